@@ -1,0 +1,109 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * tcpxi plugin SDK: the manifest, per-cgroup parameters and per-cgroup counters.
+ *
+ * A plugin declares what it is and what it can be tuned with; the tcpxi loader reads
+ * the declaration from the object's ".tcpxi" section and the storage layout from BTF,
+ * so the loader needs no plugin-specific code.
+ *
+ *   TCPXI_PLUGIN("tune", TCPXI_KIND_SOCKOPS, "1.0.0", "One-line description");
+ *
+ *   #define MY_PARAMS(P) \
+ *       P(init_cwnd, u32, 1, 1024, "segments", "Initial congestion window")
+ *   TCPXI_PARAMS(MY_PARAMS)
+ *
+ *   #define MY_COUNTERS(C) C(applied, "Connections the parameters were applied to")
+ *   TCPXI_COUNTERS(MY_COUNTERS)
+ *
+ * In a sock_ops program:
+ *   const struct tcpxi_params *p = tcpxi_params_get();
+ *   if (tcpxi_param_set(p, init_cwnd)) ... p->init_cwnd ...
+ *   tcpxi_count(applied);
+ */
+#ifndef TCPXI_PLUGIN_H
+#define TCPXI_PLUGIN_H
+
+#include <bpf/bpf_helpers.h>
+
+#define TCPXI_KIND_SOCKOPS "sockops"
+#define TCPXI_KIND_CONGESTION "congestion-control"
+
+/* Longest string parameter, NUL included (a congestion-control name fits). */
+#define TCPXI_STR_MAX 16
+
+#define TCPXI__SECTION __attribute__((section(".tcpxi"), used))
+#define TCPXI__CAT(a, b) a##b
+#define TCPXI__XCAT(a, b) TCPXI__CAT(a, b)
+
+/* Manifest records are NUL-terminated strings of '|'-separated fields. */
+#define TCPXI_PLUGIN(name, kind, version, description)                                \
+	static const char __tcpxi_manifest_plugin[] TCPXI__SECTION =                   \
+		"plugin|" name "|" kind "|" version "|" description
+
+/* Names a kernel feature the plugin cannot work without (see `tcpxi features`). */
+#define TCPXI_REQUIRES(feature)                                                        \
+	static const char TCPXI__XCAT(__tcpxi_manifest_req_, __LINE__)[] TCPXI__SECTION = \
+		"requires|" feature
+
+/* ---- parameters -------------------------------------------------------------------
+ * Types: u32, u64, bool, str. Every parameter has a bit in `set`: a parameter nobody
+ * set leaves the kernel's behaviour alone, so zeroed storage (a fresh attachment)
+ * means "do nothing".
+ */
+#define TCPXI__FIELD_u32(n) __u32 n;
+#define TCPXI__FIELD_bool(n) __u32 n;
+#define TCPXI__FIELD_u64(n) __u64 n;
+#define TCPXI__FIELD_str(n) char n[TCPXI_STR_MAX];
+
+#define TCPXI__PARAM_INDEX(name, type, min, max, unit, desc) TCPXI_PARAM_##name,
+#define TCPXI__PARAM_FIELD(name, type, min, max, unit, desc) TCPXI__FIELD_##type(name)
+#define TCPXI__PARAM_RECORD(name, type, min, max, unit, desc)                          \
+	static const char __tcpxi_manifest_param_##name[] TCPXI__SECTION =             \
+		"param|" #name "|" #type "|" #min "|" #max "|" unit "|" desc;
+
+#define TCPXI_PARAMS(LIST)                                                             \
+	enum tcpxi_param_index { LIST(TCPXI__PARAM_INDEX) TCPXI__PARAM_COUNT };        \
+	_Static_assert(TCPXI__PARAM_COUNT <= 64, "at most 64 parameters");            \
+	struct tcpxi_params {                                                          \
+		__u64 set; /* bit TCPXI_PARAM_<name>: the parameter was given */       \
+		LIST(TCPXI__PARAM_FIELD)                                               \
+	};                                                                             \
+	LIST(TCPXI__PARAM_RECORD)                                                      \
+	struct {                                                                       \
+		__uint(type, BPF_MAP_TYPE_CGROUP_STORAGE);                             \
+		__type(key, struct bpf_cgroup_storage_key);                            \
+		__type(value, struct tcpxi_params);                                    \
+	} tcpxi_params SEC(".maps");                                                   \
+	static __always_inline const struct tcpxi_params *tcpxi_params_get(void)       \
+	{                                                                              \
+		return bpf_get_local_storage(&tcpxi_params, 0);                        \
+	}
+
+#define tcpxi_param_set(p, name) (((p)->set >> TCPXI_PARAM_##name) & 1)
+
+/* ---- counters ---------------------------------------------------------------------
+ * Per-CPU, per attachment: the data path never contends on a cache line.
+ */
+#define TCPXI__COUNTER_FIELD(name, desc) __u64 name;
+#define TCPXI__COUNTER_RECORD(name, desc)                                              \
+	static const char __tcpxi_manifest_counter_##name[] TCPXI__SECTION =           \
+		"counter|" #name "|" desc;
+
+#define TCPXI_COUNTERS(LIST)                                                           \
+	struct tcpxi_counters {                                                        \
+		LIST(TCPXI__COUNTER_FIELD)                                             \
+	};                                                                             \
+	LIST(TCPXI__COUNTER_RECORD)                                                    \
+	struct {                                                                       \
+		__uint(type, BPF_MAP_TYPE_PERCPU_CGROUP_STORAGE);                      \
+		__type(key, struct bpf_cgroup_storage_key);                            \
+		__type(value, struct tcpxi_counters);                                  \
+	} tcpxi_counters SEC(".maps");
+
+#define tcpxi_count(name)                                                              \
+	do {                                                                           \
+		struct tcpxi_counters *__c = bpf_get_local_storage(&tcpxi_counters, 0); \
+		__c->name++;                                                           \
+	} while (0)
+
+#endif /* TCPXI_PLUGIN_H */

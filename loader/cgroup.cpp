@@ -1,0 +1,149 @@
+// SPDX-License-Identifier: LGPL-2.1 OR BSD-2-Clause
+#include <tcpxi/cgroup.hpp>
+
+#include <fcntl.h>
+#include <linux/magic.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <tcpxi/error.hpp>
+
+namespace fs = std::filesystem;
+
+namespace tcpxi {
+
+namespace {
+
+// /proc/mounts escapes spaces and tabs as octal (\040).
+std::string unescape_mount_path(const std::string &text)
+{
+	std::string out;
+	for (size_t i = 0; i < text.size(); i++) {
+		if (text[i] == '\\' && i + 3 < text.size()) {
+			int value = 0;
+			auto [end, ec] = std::from_chars(text.data() + i + 1, text.data() + i + 4, value, 8);
+			if (ec == std::errc() && end == text.data() + i + 4) {
+				out += static_cast<char>(value);
+				i += 3;
+				continue;
+			}
+		}
+		out += text[i];
+	}
+	return out;
+}
+
+long fs_magic(const std::string &path)
+{
+	struct statfs st {};
+	if (statfs(path.c_str(), &st))
+		return 0;
+	return st.f_type;
+}
+
+std::string relative_to(const std::string &mount, const std::string &path)
+{
+	if (path == mount)
+		return "/";
+	return path.substr(mount.size());
+}
+
+Cgroup open_cgroup(const std::string &mount, const std::string &path, const std::string &spec)
+{
+	Cgroup cg;
+	cg.fd.reset(open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+	if (!cg.fd)
+		throw_errno(errno, "cannot open cgroup '" + spec + "' at " + path);
+	struct stat st {};
+	if (fstat(cg.fd.get(), &st))
+		throw_errno(errno, "cannot stat cgroup '" + spec + "'");
+	std::error_code ec;
+	cg.path = fs::canonical(path, ec).string();
+	if (ec)
+		cg.path = path;
+	cg.relative = relative_to(mount, cg.path);
+	cg.id = st.st_ino;
+	return cg;
+}
+
+} // namespace
+
+std::string cgroup2_mount()
+{
+	std::ifstream mounts("/proc/mounts");
+	std::string line;
+	while (std::getline(mounts, line)) {
+		std::istringstream fields(line);
+		std::string source, target, type;
+		fields >> source >> target >> type;
+		if (type == "cgroup2")
+			return unescape_mount_path(target);
+	}
+	throw Error(ErrorKind::unsupported,
+		    "no cgroup2 file system is mounted (mount one: mount -t cgroup2 none /sys/fs/cgroup)");
+}
+
+Cgroup resolve_cgroup(const std::string &spec)
+{
+	const std::string mount = cgroup2_mount();
+	if (spec.empty())
+		throw Error(ErrorKind::usage, "empty cgroup: give a path relative to " + mount +
+						      ", an absolute path or a cgroup id");
+
+	if (std::all_of(spec.begin(), spec.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+		uint64_t id = 0;
+		std::from_chars(spec.data(), spec.data() + spec.size(), id);
+		for (const auto &[cg_id, relative] : cgroup_paths_by_id())
+			if (cg_id == id)
+				return open_cgroup(mount, relative == "/" ? mount : mount + relative, spec);
+		throw Error(ErrorKind::usage, "no cgroup with id " + spec + " under " + mount +
+						      " (list ids with `tcpxi status` or `bpftool cgroup tree`)");
+	}
+
+	std::string path;
+	if (spec.front() == '/' && fs::is_directory(spec) && fs_magic(spec) == CGROUP2_SUPER_MAGIC) {
+		path = spec;
+	} else if (spec.front() == '/' && fs::exists(spec) && fs_magic(spec) == CGROUP_SUPER_MAGIC) {
+		throw Error(ErrorKind::usage, "'" + spec + "' is in a cgroup v1 hierarchy; tcpxi attaches to cgroup v2: use a path under " + mount);
+	} else {
+		path = mount + (spec.front() == '/' ? "" : "/") + spec;
+		if (!fs::is_directory(path))
+			throw Error(ErrorKind::usage, "cgroup '" + spec + "' not found under " + mount +
+							      " (create it with mkdir, or give an existing path or cgroup id)");
+		if (fs_magic(path) != CGROUP2_SUPER_MAGIC)
+			throw Error(ErrorKind::usage, "'" + path + "' is not a cgroup v2 directory");
+	}
+	std::string canonical = fs::canonical(path).string();
+	if (canonical != mount && canonical.rfind(mount + "/", 0) != 0)
+		throw Error(ErrorKind::usage, "'" + spec + "' is outside the cgroup2 mount " + mount);
+	return open_cgroup(mount, canonical, spec);
+}
+
+std::unordered_map<uint64_t, std::string> cgroup_paths_by_id()
+{
+	const std::string mount = cgroup2_mount();
+	std::unordered_map<uint64_t, std::string> paths;
+	struct stat st {};
+	if (!stat(mount.c_str(), &st))
+		paths[st.st_ino] = "/";
+	std::error_code ec;
+	for (fs::recursive_directory_iterator it(mount, fs::directory_options::skip_permission_denied, ec), end;
+	     it != end; it.increment(ec)) {
+		if (ec)
+			break;
+		if (!it->is_directory(ec) || it->is_symlink(ec))
+			continue;
+		if (!stat(it->path().c_str(), &st))
+			paths[st.st_ino] = relative_to(mount, it->path().string());
+	}
+	return paths;
+}
+
+} // namespace tcpxi

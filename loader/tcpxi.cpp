@@ -1,0 +1,351 @@
+// SPDX-License-Identifier: LGPL-2.1 OR BSD-2-Clause
+// attach, detach and set: every change validates all input first, then changes the
+// kernel in an order whose every prefix can be undone, and undoes it on failure.
+#include <tcpxi/tcpxi.hpp>
+
+#include <bpf/bpf.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <functional>
+
+#include "bpffs.hpp"
+#include "cc_registry.hpp"
+#include "link_pins.hpp"
+#include "program_store.hpp"
+
+namespace tcpxi {
+
+namespace {
+
+const std::string kSelector = "cc"; // the sock_ops plugin that chooses congestion controls
+
+const Plugin &require_plugin(const std::string &name)
+{
+	if (const Plugin *plugin = find_builtin_plugin(name))
+		return *plugin;
+	throw Error(ErrorKind::usage, "unknown plugin '" + name + "' (list them with `tcpxi plugin list`)");
+}
+
+// Undo steps, run in reverse unless the change commits.
+class Rollback {
+public:
+	~Rollback()
+	{
+		if (committed_)
+			return;
+		for (auto it = steps_.rbegin(); it != steps_.rend(); ++it) {
+			try {
+				(*it)();
+			} catch (...) {
+				// Keep undoing the rest; the first error is what the user sees.
+			}
+		}
+	}
+	void add(std::function<void()> step) { steps_.push_back(std::move(step)); }
+	void commit() { committed_ = true; }
+
+private:
+	std::vector<std::function<void()>> steps_;
+	bool committed_ = false;
+};
+
+std::string cgroup_label(const Cgroup &cg)
+{
+	return cg.relative + " (cgroup id " + std::to_string(cg.id) + ")";
+}
+
+uint32_t link_id_of(int fd)
+{
+	bpf_link_info info {};
+	uint32_t len = sizeof(info);
+	return bpf_obj_get_info_by_fd(fd, &info, &len) ? 0 : info.id;
+}
+
+// A cgroup that may have been removed already: a detach by id still finds its pins.
+uint64_t cgroup_id_for_cleanup(const std::string &spec, std::string &label)
+{
+	try {
+		Cgroup cg = resolve_cgroup(spec);
+		label = cgroup_label(cg);
+		return cg.id;
+	} catch (const Error &) {
+		if (!spec.empty() && std::all_of(spec.begin(), spec.end(), ::isdigit)) {
+			label = "cgroup id " + spec;
+			return std::stoull(spec);
+		}
+		throw;
+	}
+}
+
+class Engine {
+public:
+	explicit Engine(const Tcpxi &tcpxi)
+		: tcpxi_(tcpxi), store_(tcpxi.pin_dir()), registry_(tcpxi.pin_dir()), links_(tcpxi.pin_dir())
+	{
+	}
+
+	// The tcpxi congestion-control plugin registered as `algorithm`, if it is one.
+	const Plugin *own_algorithm(const std::string &algorithm) const
+	{
+		for (const auto &plugin : builtin_plugins())
+			if (plugin.manifest.kind == PluginKind::congestion_control &&
+			    tcpxi_.algorithm_name(plugin.manifest.name) == algorithm)
+				return &plugin;
+		return nullptr;
+	}
+
+	void check_algorithm(const std::string &algorithm) const
+	{
+		if (own_algorithm(algorithm))
+			return;
+		auto available = available_congestion_controls();
+		if (std::find(available.begin(), available.end(), algorithm) != available.end())
+			return;
+		std::string names;
+		for (const auto &name : available)
+			names += (names.empty() ? "" : " ") + name;
+		for (const auto &plugin : builtin_plugins())
+			if (plugin.manifest.kind == PluginKind::congestion_control)
+				names += " " + tcpxi_.algorithm_name(plugin.manifest.name);
+		throw Error(ErrorKind::usage, "unknown congestion control '" + algorithm +
+						      "' (available: " + names + "; load a kernel module first for others)");
+	}
+
+	// Registers a tcpxi algorithm the selector is about to use, if not yet registered.
+	void ensure_registered(const std::string &algorithm, Rollback &rollback, Report &report)
+	{
+		const Plugin *plugin = own_algorithm(algorithm);
+		if (!plugin || registry_.is_registered(algorithm))
+			return;
+		registry_.register_algorithm(*plugin, algorithm);
+		rollback.add([this, algorithm] { registry_.unregister_algorithm(algorithm); });
+		report.lines.push_back("registered congestion control " + algorithm);
+	}
+
+	std::string algorithm_of(uint64_t cgroup_id) const
+	{
+		if (!store_.is_loaded(kSelector))
+			return {};
+		LoadedProgram selector = store_.open(kSelector);
+		try {
+			auto values = read_params(selector.params.get(), selector.params_layout,
+						  require_plugin(kSelector).manifest, cgroup_id);
+			auto it = values.find("algorithm");
+			return it == values.end() ? std::string() : std::get<std::string>(it->second);
+		} catch (const Error &) {
+			return {}; // the cgroup is gone, and its storage with it
+		}
+	}
+
+	// After a detach or a change: unload what no cgroup uses any more, and unregister
+	// a tcpxi congestion control no selector names.
+	void release_unused(const std::string &sockops_plugin, const std::string &old_algorithm, Report &report)
+	{
+		if (links_.of_plugin(sockops_plugin).empty() && store_.is_loaded(sockops_plugin)) {
+			store_.unload(sockops_plugin);
+			report.lines.push_back("unloaded plugin " + sockops_plugin + " (no cgroup uses it)");
+		}
+		if (old_algorithm.empty() || !registry_.is_registered(old_algorithm))
+			return;
+		for (const auto &pin : links_.of_plugin(kSelector))
+			if (algorithm_of(pin.cgroup_id) == old_algorithm)
+				return;
+		report.lines.push_back(registry_.unregister_algorithm(old_algorithm));
+	}
+
+	const Tcpxi &tcpxi_;
+	ProgramStore store_;
+	CcRegistry registry_;
+	LinkPins links_;
+};
+
+} // namespace
+
+Tcpxi::Tcpxi(Options options) : options_(std::move(options))
+{
+	if (options_.instance.empty() || options_.instance.size() > 9 ||
+	    !std::all_of(options_.instance.begin(), options_.instance.end(),
+			 [](char c) { return islower(static_cast<unsigned char>(c)) || isdigit(static_cast<unsigned char>(c)); }))
+		throw Error(ErrorKind::usage, "bad instance name '" + options_.instance +
+						      "': use 1 to 9 lower-case letters or digits");
+}
+
+std::string Tcpxi::pin_dir() const
+{
+	return bpffs_mount() + "/" + options_.instance;
+}
+
+std::string Tcpxi::algorithm_name(const std::string &plugin) const
+{
+	return options_.instance + "_" + plugin;
+}
+
+Report Tcpxi::attach(const std::string &cgroup, const std::string &plugin_name,
+		     const std::vector<std::string> &assignments)
+{
+	const Plugin &plugin = require_plugin(plugin_name);
+	ParamValues values = parse_assignments(plugin.manifest, assignments);
+	Engine engine(*this);
+
+	// A congestion-control plugin is attached as the selector naming its algorithm.
+	const Plugin *sockops = &plugin;
+	if (plugin.manifest.kind == PluginKind::congestion_control) {
+		sockops = &require_plugin(kSelector);
+		values = {{"algorithm", algorithm_name(plugin_name)}};
+	}
+	const std::string &sockops_name = sockops->manifest.name;
+	std::string algorithm;
+	if (sockops_name == kSelector) {
+		auto it = values.find("algorithm");
+		if (it == values.end())
+			throw Error(ErrorKind::usage, "plugin cc needs --set algorithm=NAME (e.g. cubic, bbr, " +
+							      algorithm_name("cubic") + ")");
+		algorithm = std::get<std::string>(it->second);
+		engine.check_algorithm(algorithm);
+	}
+
+	Cgroup cg = resolve_cgroup(cgroup);
+	InstanceLock lock(pin_dir(), options_.lock_wait_seconds);
+	if (pin_exists(engine.links_.path(cg.id, sockops_name))) {
+		if (sockops_name == kSelector)
+			throw Error(ErrorKind::conflict, cgroup_label(cg) + " already has a congestion control (" +
+								 engine.algorithm_of(cg.id) + "); change it with `tcpxi set " +
+								 cgroup + " cc algorithm=NAME` or detach it first");
+		throw Error(ErrorKind::conflict, "plugin " + sockops_name + " is already attached to " + cgroup_label(cg) +
+							 "; change its parameters with `tcpxi set`");
+	}
+
+	Report report;
+	Rollback rollback;
+	bool fresh = !engine.store_.is_loaded(sockops_name);
+	LoadedProgram prog = fresh ? engine.store_.load(*sockops) : engine.store_.open(sockops_name);
+	if (fresh) {
+		rollback.add([&engine, sockops_name] { engine.store_.unload(sockops_name); });
+		report.lines.push_back("loaded plugin " + sockops_name + " (prog id " + std::to_string(prog.prog_id) + ")");
+	}
+	if (!algorithm.empty())
+		engine.ensure_registered(algorithm, rollback, report);
+
+	// A link detaches by itself when its last fd closes: until it is pinned, an error
+	// (or a kill) leaves the cgroup as it was.
+	UniqueFd link(bpf_link_create(prog.prog.get(), cg.fd.get(), BPF_CGROUP_SOCK_OPS, nullptr));
+	if (!link)
+		throw_errno(errno, "cannot attach " + sockops_name + " to " + cgroup_label(cg),
+			    errno == EPERM ? "" : "a program attached without BPF_F_ALLOW_MULTI blocks it? see `bpftool cgroup show`");
+	// Storage exists only once attached; until it is written it is zero, which the
+	// SDK defines as "no parameter set": new connections in that instant get defaults.
+	if (prog.params)
+		write_params(prog.params.get(), prog.params_layout, sockops->manifest, cg.id, values);
+	engine.links_.pin(link.get(), cg.id, sockops_name);
+	rollback.commit();
+
+	std::string what = plugin_name == sockops_name ? plugin_name : plugin_name + " (cc algorithm=" + algorithm + ")";
+	report.lines.push_back("attached " + what + " to " + cgroup_label(cg) + ", link id " +
+			       std::to_string(link_id_of(link.get())));
+	return report;
+}
+
+Report Tcpxi::detach(const std::string &cgroup, const std::string &plugin_name)
+{
+	Engine engine(*this);
+	const Plugin *plugin = find_builtin_plugin(plugin_name);
+	bool is_cc = plugin && plugin->manifest.kind == PluginKind::congestion_control;
+	const std::string sockops_name = is_cc ? kSelector : plugin_name;
+
+	std::string label;
+	uint64_t cgroup_id = cgroup_id_for_cleanup(cgroup, label);
+	InstanceLock lock(pin_dir(), options_.lock_wait_seconds);
+	const std::string path = engine.links_.path(cgroup_id, sockops_name);
+	if (!pin_exists(path)) {
+		if (!plugin)
+			throw Error(ErrorKind::usage, "unknown plugin '" + plugin_name + "' (list them with `tcpxi plugin list`)");
+		throw Error(ErrorKind::conflict, "plugin " + plugin_name + " is not attached to " + label +
+							 " (see `tcpxi status`)");
+	}
+	std::string algorithm = sockops_name == kSelector ? engine.algorithm_of(cgroup_id) : "";
+	if (is_cc && !algorithm.empty() && algorithm != algorithm_name(plugin_name))
+		throw Error(ErrorKind::conflict, label + " uses congestion control " + algorithm + ", not " +
+							 algorithm_name(plugin_name) + " (detach it with `tcpxi detach " +
+							 cgroup + " cc`)");
+	Report report;
+	engine.links_.detach({cgroup_id, sockops_name, path});
+	report.lines.push_back("detached " + plugin_name + " from " + label);
+	engine.release_unused(sockops_name, algorithm, report);
+	return report;
+}
+
+Report Tcpxi::detach_all(const std::string &cgroup)
+{
+	Engine engine(*this);
+	std::string label;
+	uint64_t cgroup_id = cgroup_id_for_cleanup(cgroup, label);
+	InstanceLock lock(pin_dir(), options_.lock_wait_seconds);
+	Report report;
+	for (const auto &pin : engine.links_.of_cgroup(cgroup_id)) {
+		std::string algorithm = pin.plugin == kSelector ? engine.algorithm_of(cgroup_id) : "";
+		engine.links_.detach(pin);
+		report.lines.push_back("detached " + pin.plugin + " from " + label);
+		engine.release_unused(pin.plugin, algorithm, report);
+	}
+	if (report.lines.empty())
+		report.lines.push_back("nothing attached to " + label);
+	return report;
+}
+
+Report Tcpxi::set(const std::string &cgroup, const std::string &plugin_name,
+		  const std::vector<std::string> &assignments, const std::vector<std::string> &unset)
+{
+	const Plugin &plugin = require_plugin(plugin_name);
+	if (plugin.manifest.kind == PluginKind::congestion_control)
+		throw Error(ErrorKind::usage, "congestion control " + plugin_name +
+						      " takes no parameters; to switch a cgroup's algorithm: tcpxi set " +
+						      cgroup + " cc algorithm=NAME");
+	if (assignments.empty() && unset.empty())
+		throw Error(ErrorKind::usage, "nothing to set: give KEY=VALUE or --unset KEY");
+	ParamValues changes = parse_assignments(plugin.manifest, assignments);
+	for (const auto &key : unset)
+		if (!plugin.manifest.find_param(key))
+			throw Error(ErrorKind::usage, "unknown parameter '" + key + "' for plugin " + plugin_name);
+	Engine engine(*this);
+	if (auto it = changes.find("algorithm"); plugin_name == kSelector && it != changes.end())
+		engine.check_algorithm(std::get<std::string>(it->second));
+	if (plugin_name == kSelector && std::find(unset.begin(), unset.end(), "algorithm") != unset.end())
+		throw Error(ErrorKind::usage, "cc needs its algorithm; detach it instead of unsetting it");
+
+	Cgroup cg = resolve_cgroup(cgroup);
+	InstanceLock lock(pin_dir(), options_.lock_wait_seconds);
+	if (!pin_exists(engine.links_.path(cg.id, plugin_name)))
+		throw Error(ErrorKind::conflict, "plugin " + plugin_name + " is not attached to " + cgroup_label(cg) +
+							 " (attach it with `tcpxi attach " + cgroup + " " + plugin_name + "`)");
+	LoadedProgram prog = engine.store_.open(plugin_name);
+	ParamValues values = read_params(prog.params.get(), prog.params_layout, plugin.manifest, cg.id);
+	std::string old_algorithm = plugin_name == kSelector ? engine.algorithm_of(cg.id) : "";
+	for (const auto &key : unset)
+		values.erase(key);
+	for (const auto &[key, value] : changes)
+		values[key] = value;
+
+	Report report;
+	Rollback rollback;
+	std::string new_algorithm;
+	if (plugin_name == kSelector) {
+		new_algorithm = std::get<std::string>(values.at("algorithm"));
+		engine.ensure_registered(new_algorithm, rollback, report);
+	}
+	write_params(prog.params.get(), prog.params_layout, plugin.manifest, cg.id, values);
+	rollback.commit();
+
+	std::string text;
+	for (const auto &[key, value] : changes)
+		text += " " + key + "=" + format_value(*plugin.manifest.find_param(key), value);
+	for (const auto &key : unset)
+		text += " -" + key;
+	report.lines.push_back("set" + text + " for " + plugin_name + " on " + cgroup_label(cg) +
+			       " (new connections get it now)");
+	if (old_algorithm != new_algorithm)
+		engine.release_unused(kSelector, old_algorithm, report);
+	return report;
+}
+
+} // namespace tcpxi
