@@ -68,8 +68,12 @@ Status Tcpxi::status(const std::optional<std::string> &cgroup) const
 		} else {
 			att.attached = false;
 		}
+		// A removed cgroup lingers in the kernel until its last socket is gone; to the
+		// user it is gone when its directory is.
 		if (auto it = paths.find(pin.cgroup_id); it != paths.end())
 			att.cgroup = it->second;
+		else
+			att.attached = false;
 
 		auto view = views.find(pin.plugin);
 		if (view == views.end()) {

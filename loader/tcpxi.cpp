@@ -11,6 +11,7 @@
 
 #include "bpffs.hpp"
 #include "cc_registry.hpp"
+#include "libbpf_log.hpp"
 #include "link_pins.hpp"
 #include "program_store.hpp"
 
@@ -164,6 +165,7 @@ public:
 
 Tcpxi::Tcpxi(Options options) : options_(std::move(options))
 {
+	set_libbpf_verbosity(options_.verbosity);
 	if (options_.instance.empty() || options_.instance.size() > 9 ||
 	    !std::all_of(options_.instance.begin(), options_.instance.end(),
 			 [](char c) { return islower(static_cast<unsigned char>(c)) || isdigit(static_cast<unsigned char>(c)); }))

@@ -21,6 +21,8 @@ struct Options {
 	std::string instance = "tcpxi";
 	// How long to wait for another tcpxi that is changing the same instance.
 	int lock_wait_seconds = 5;
+	// libbpf and verifier messages on stderr: 0 none, 1 warnings and info, 2 debug.
+	int verbosity = 0;
 };
 
 struct CounterValue {

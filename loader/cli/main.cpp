@@ -8,7 +8,6 @@
 #include <tcpxi/tcpxi.hpp>
 #include <tcpxi/version.hpp>
 
-#include "../libbpf_log.hpp"
 #include "output.hpp"
 
 using namespace tcpxi;
@@ -57,7 +56,8 @@ int main(int argc, char **argv)
 	app.add_flag("-v,--verbose", flags.verbose, "Show libbpf and verifier logs (-vv: debug)");
 	app.add_option("--instance", flags.instance,
 		       "Instance name: pins under <bpffs>/NAME, congestion controls named NAME_<plugin>")
-		->envname("TCPXI_INSTANCE");
+		->envname("TCPXI_INSTANCE")
+		->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
 	app.add_option("--wait", flags.wait_seconds, "Seconds to wait for another tcpxi changing the same instance")
 		->check(CLI::Range(0, 3600));
 	app.set_version_flag("--version", std::string("tcpxi ") + TCPXI_VERSION);
@@ -100,10 +100,11 @@ int main(int argc, char **argv)
 	try {
 		app.parse(argc, argv);
 	} catch (const CLI::ParseError &e) {
-		int code = app.exit(e);
-		return code == 0 ? 0 : static_cast<int>(ErrorKind::usage);
+		if (e.get_exit_code() == 0) // --help, --version
+			return app.exit(e);
+		std::cerr << "tcpxi: " << e.what() << " (see tcpxi --help)\n";
+		return static_cast<int>(ErrorKind::usage);
 	}
-	set_libbpf_verbosity(flags.verbose);
 
 	try {
 		if (*plugin_list) {
@@ -132,6 +133,7 @@ int main(int argc, char **argv)
 		Options options;
 		options.instance = flags.instance;
 		options.lock_wait_seconds = flags.wait_seconds;
+		options.verbosity = flags.verbose;
 		Tcpxi tcpxi(options);
 
 		if (*attach_cmd) {
