@@ -97,6 +97,19 @@ TEST_F(TuneTest, CwndClampBoundsBulkTransfer)
 	EXPECT_GT(std::stoul(free_running.client["snd_cwnd"]), 6u);
 }
 
+TEST_F(TuneTest, DelayedAckTimeIsBounded)
+{
+	ScopedCgroup cg;
+	ScopedInstance inst;
+	inst.tcpxi().attach(cg.relative(), "tune", {"delack_max_ms=12"});
+	// The receiver is in the cgroup; tcpi_ato is its delayed-ACK timeout.
+	auto tuned = exchange_small_messages(Place{cg.path()}, Place{}, "127.0.0.1", false, 10);
+	auto plain = exchange_small_messages(Place{}, Place{}, "127.0.0.1", false, 10);
+	ASSERT_EQ(tuned.server["received"], "1000") << tuned.server["error"];
+	EXPECT_EQ(tuned.server["ato"], "12000");
+	EXPECT_GT(std::stoul(plain.server["ato"]), 12000u) << "the kernel's own bound is 40 ms or more";
+}
+
 TEST_F(TuneTest, SynTimeoutIsTheFirstRto)
 {
 	ScopedCgroup cg;

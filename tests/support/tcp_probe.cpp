@@ -172,6 +172,27 @@ Connection connect_once(const Place &server_place, const Place &client_place, co
 	return conn;
 }
 
+Connection exchange_small_messages(const Place &server_place, const Place &client_place,
+				   const std::string &server_addr, bool v6, int messages)
+{
+	const size_t message = 100;
+	Child server(server_place, [&](int out) { serve_once(out, server_addr, v6, message * messages, false); });
+	uint16_t port = port_of(server);
+	Child client(client_place, [&](int out) {
+		int fd = connect_to(server_addr, v6, port);
+		for (int i = 0; i < messages; i++) {
+			send_all(fd, message);
+			std::this_thread::sleep_for(std::chrono::milliseconds(20));
+		}
+		write_line(out, socket_facts(fd));
+		close(fd);
+	});
+	Connection conn;
+	conn.client = parse_fields(client.read_line());
+	conn.server = parse_fields(server.read_line());
+	return conn;
+}
+
 OpenConnection open_connection(const Place &server_place, const Place &client_place,
 			       const std::string &server_addr, bool v6)
 {

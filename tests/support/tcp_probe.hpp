@@ -28,6 +28,11 @@ struct Connection {
 Connection connect_once(const Place &server_place, const Place &client_place, const std::string &server_addr,
 			bool v6, size_t send_bytes = 0);
 
+// Sends `messages` small messages client -> server, 20 ms apart, the way an
+// interactive protocol does; reports both ends (the receiver's ato is meaningful).
+Connection exchange_small_messages(const Place &server_place, const Place &client_place,
+				   const std::string &server_addr, bool v6, int messages);
+
 // A connection that stays open until the returned children are destroyed; the client
 // reports its facts once connected, then sleeps.
 struct OpenConnection {
