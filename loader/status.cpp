@@ -84,7 +84,9 @@ Status Tcpxi::status(const std::optional<std::string> &cgroup) const
 			view = views.emplace(pin.plugin, std::move(v)).first;
 		}
 		const PluginView &v = view->second;
-		if (att.attached && v.plugin && v.loaded.params) {
+		if (v.plugin && v.loaded.params && !params_match(v.loaded.params_layout, v.plugin->manifest)) {
+			att.note = "loaded by another tcpxi build";
+		} else if (att.attached && v.plugin && v.loaded.params) {
 			try {
 				const Manifest &manifest = v.plugin->manifest;
 				for (const auto &[key, value] :

@@ -77,8 +77,17 @@ StorageLayout storage_layout(int map_fd)
 		if (!name || size < 0)
 			continue;
 		layout.fields[name] = {btf_member_bit_offset(value, i) / 8, static_cast<uint32_t>(size)};
+		layout.order.push_back(name);
 	}
 	return layout;
+}
+
+bool params_match(const StorageLayout &layout, const Manifest &manifest)
+{
+	std::vector<std::string> expected{"set"};
+	for (const auto &spec : manifest.params)
+		expected.push_back(spec.name);
+	return layout.order == expected;
 }
 
 ParamValues read_params(int map_fd, const StorageLayout &layout, const Manifest &manifest, uint64_t cgroup_id)

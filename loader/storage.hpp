@@ -22,9 +22,15 @@ struct StorageLayout {
 		uint32_t size = 0;
 	};
 	std::map<std::string, Field> fields;
+	std::vector<std::string> order; // member names as declared
 };
 
 StorageLayout storage_layout(int map_fd);
+
+// True when storage written with this layout means what `manifest` says: the same
+// parameters in the same order (the order numbers the bits of `set`). A program
+// pinned by another tcpxi build may differ.
+bool params_match(const StorageLayout &layout, const Manifest &manifest);
 
 // The parameters of one attachment (cgroup id), from its cgroup storage.
 ParamValues read_params(int map_fd, const StorageLayout &layout, const Manifest &manifest, uint64_t cgroup_id);

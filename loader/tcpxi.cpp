@@ -86,6 +86,20 @@ public:
 	{
 	}
 
+	// The pinned program of a plugin, refused if another tcpxi build loaded it with
+	// different parameters: its bits in `set` would mean other settings.
+	LoadedProgram open_program(const Plugin &plugin) const
+	{
+		LoadedProgram loaded = store_.open(plugin.manifest.name);
+		if (loaded.params && !params_match(loaded.params_layout, plugin.manifest))
+			throw Error(ErrorKind::conflict,
+				    "plugin " + plugin.manifest.name + " in the kernel (prog id " +
+					    std::to_string(loaded.prog_id) +
+					    ") was loaded by another tcpxi build with other parameters; detach it from "
+					    "every cgroup (see `tcpxi status`) and attach it again");
+		return loaded;
+	}
+
 	// The tcpxi congestion-control plugin registered as `algorithm`, if it is one.
 	const Plugin *own_algorithm(const std::string &algorithm) const
 	{
@@ -128,7 +142,7 @@ public:
 	{
 		if (!store_.is_loaded(kSelector))
 			return {};
-		LoadedProgram selector = store_.open(kSelector);
+		LoadedProgram selector = open_program(require_plugin(kSelector));
 		try {
 			auto values = read_params(selector.params.get(), selector.params_layout,
 						  require_plugin(kSelector).manifest, cgroup_id);
@@ -221,7 +235,7 @@ Report Tcpxi::attach(const std::string &cgroup, const std::string &plugin_name,
 	Report report;
 	Rollback rollback;
 	bool fresh = !engine.store_.is_loaded(sockops_name);
-	LoadedProgram prog = fresh ? engine.store_.load(*sockops) : engine.store_.open(sockops_name);
+	LoadedProgram prog = fresh ? engine.store_.load(*sockops) : engine.open_program(*sockops);
 	if (fresh) {
 		rollback.add([&engine, sockops_name] { engine.store_.unload(sockops_name); });
 		report.lines.push_back("loaded plugin " + sockops_name + " (prog id " + std::to_string(prog.prog_id) + ")");
@@ -320,7 +334,7 @@ Report Tcpxi::set(const std::string &cgroup, const std::string &plugin_name,
 	if (!pin_exists(engine.links_.path(cg.id, plugin_name)))
 		throw Error(ErrorKind::conflict, "plugin " + plugin_name + " is not attached to " + cgroup_label(cg) +
 							 " (attach it with `tcpxi attach " + cgroup + " " + plugin_name + "`)");
-	LoadedProgram prog = engine.store_.open(plugin_name);
+	LoadedProgram prog = engine.open_program(plugin);
 	ParamValues values = read_params(prog.params.get(), prog.params_layout, plugin.manifest, cg.id);
 	std::string old_algorithm = plugin_name == kSelector ? engine.algorithm_of(cg.id) : "";
 	for (const auto &key : unset)

@@ -39,6 +39,7 @@ struct Attachment {
 	uint32_t link_id = 0;
 	std::string prog_name;
 	bool attached = true; // false: the link exists but the kernel detached it
+	std::string note;     // why parameters are not shown, if they are not
 	std::vector<std::pair<std::string, std::string>> params; // set ones, formatted
 	std::vector<CounterValue> counters;
 };

@@ -80,6 +80,7 @@ nlohmann::json to_json(const Status &status)
 				       {"cgroup_id", a.cgroup_id},
 				       {"plugin", a.plugin},
 				       {"attached", a.attached},
+				       {"note", a.note},
 				       {"prog_id", a.prog_id},
 				       {"prog_name", a.prog_name},
 				       {"link_id", a.link_id},
@@ -151,7 +152,8 @@ std::string status_table(const Status &status)
 				params += (params.empty() ? "" : " ") + k + "=" + v;
 			rows.push_back({a.cgroup.empty() ? "(removed)" : a.cgroup, std::to_string(a.cgroup_id), a.plugin,
 					std::to_string(a.prog_id), std::to_string(a.link_id),
-					a.attached ? "attached" : "detached", params.empty() ? "-" : params});
+					(a.attached ? "attached" : "detached") + (a.note.empty() ? "" : " (" + a.note + ")"),
+					params.empty() ? "-" : params});
 		}
 		out << format_table(rows);
 		bool header = false;

@@ -160,6 +160,25 @@ TEST_F(AttachTest, RemovedCgroupIsReportedAndCleanedUpById)
 	EXPECT_FALSE(prog_exists(prog_id));
 }
 
+TEST_F(AttachTest, ProgramPinnedByAnotherBuildIsNotReused)
+{
+	ScopedCgroup a, b;
+	ScopedInstance inst;
+	inst.tcpxi().attach(a.relative(), "cc", {"algorithm=reno"});
+	// Stand-in for a tune loaded by an older tcpxi: a program whose parameters differ.
+	const std::string plugins = inst.tcpxi().pin_dir() + "/plugins/";
+	ASSERT_EQ(rename((plugins + "cc").c_str(), (plugins + "tune").c_str()), 0);
+	try {
+		inst.tcpxi().attach(b.relative(), "tune", {"init_cwnd=20"});
+		ADD_FAILURE() << "reused a program with another parameter layout";
+	} catch (const Error &e) {
+		EXPECT_EQ(e.kind(), ErrorKind::conflict);
+		EXPECT_NE(std::string(e.what()).find("another tcpxi build"), std::string::npos) << e.what();
+	}
+	EXPECT_TRUE(attached_prog_ids(b).empty());
+	ASSERT_EQ(rename((plugins + "tune").c_str(), (plugins + "cc").c_str()), 0);
+}
+
 TEST_F(AttachTest, AttachmentsOfTwoInstancesDoNotMix)
 {
 	ScopedCgroup cg;
