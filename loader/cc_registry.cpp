@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <thread>
@@ -105,9 +106,11 @@ void CcRegistry::register_algorithm(const Plugin &plugin, const std::string &alg
 
 	// Prefer a struct_ops link (BPF_F_LINK, kernel 6.4+): it unregisters by itself if
 	// tcpxi dies before pinning it. An older kernel refuses the flag at map creation.
+	// TCPXI_STRUCT_OPS=legacy takes the pre-6.4 path on any kernel (tests, debugging).
+	const char *forced = getenv("TCPXI_STRUCT_OPS");
 	BpfObjectPtr obj;
 	bpf_map *ops = nullptr;
-	bool as_link = true;
+	bool as_link = !(forced && std::string(forced) == "legacy");
 	for (;;) {
 		obj = open_bpf_object(image, origin);
 		ops = nullptr;

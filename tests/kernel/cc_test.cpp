@@ -77,6 +77,30 @@ INSTANTIATE_TEST_SUITE_P(RenoAndCubic, TcpxiAlgorithmTest,
 				 return std::get<0>(info.param) + (std::get<1>(info.param) ? "_IPv6" : "_IPv4");
 			 });
 
+// Kernels before 6.4 have no struct_ops links: tcpxi registers the legacy way there.
+// The same path is forced here, on a kernel that has both.
+TEST_F(CcTest, LegacyRegistrationWorksAndUnregisters)
+{
+	ScopedCgroup cg;
+	ScopedInstance inst;
+	const std::string algorithm = inst.tcpxi().algorithm_name("reno");
+	setenv("TCPXI_STRUCT_OPS", "legacy", 1);
+	try {
+		inst.tcpxi().attach(cg.relative(), "reno", {});
+	} catch (...) {
+		unsetenv("TCPXI_STRUCT_OPS");
+		throw;
+	}
+	unsetenv("TCPXI_STRUCT_OPS");
+	Status status = inst.tcpxi().status();
+	ASSERT_EQ(status.congestion_controls.size(), 1u);
+	EXPECT_EQ(status.congestion_controls[0].mechanism, "legacy registration");
+	EXPECT_EQ(status.congestion_controls[0].link_id, 0u);
+	EXPECT_EQ(connect_once(Place{}, Place{cg.path()}, "127.0.0.1", false, 1 << 20).client["cc"], algorithm);
+	inst.tcpxi().detach(cg.relative(), "reno");
+	EXPECT_FALSE(available(algorithm));
+}
+
 TEST_F(CcTest, SelectorGivesAKernelAlgorithm)
 {
 	ScopedCgroup cg;
