@@ -60,6 +60,7 @@ struct Config {
 	int clients = 1;
 	size_t size = 64;
 	bool netns = true;
+	std::string cc; // default congestion control of the private namespace
 	std::string json_path = "-";
 	struct Case {
 		std::string name;
@@ -112,7 +113,7 @@ void write_file(const std::string &path, const std::string &text)
 
 // A private network namespace with loopback up and enough ephemeral ports for tens of
 // thousands of short connections a second (TIME_WAIT reuse on loopback).
-void enter_private_netns()
+void enter_private_netns(const std::string &cc)
 {
 	if (unshare(CLONE_NEWNET))
 		die_errno("cannot create a network namespace (unshare(CLONE_NEWNET); run as root)");
@@ -132,6 +133,8 @@ void enter_private_netns()
 	write_file("/proc/sys/net/ipv4/tcp_tw_reuse", "1");
 	write_file("/proc/sys/net/ipv4/tcp_max_syn_backlog", "8192");
 	write_file("/proc/sys/net/core/somaxconn", "8192");
+	if (!cc.empty())
+		write_file("/proc/sys/net/ipv4/tcp_congestion_control", cc);
 }
 
 // ---- server: one epoll thread; reads a request, answers, closes on the peer's FIN ----
@@ -478,6 +481,9 @@ tool's own cgroup), alternating the cases in rounds. The first case is the basel
   --warmup S     unmeasured run of each case before the first round (default 0.5)
   --clients N    client processes per case, running together (default 1)
   --size BYTES   request and response size (default 64)
+  --cc NAME      default congestion control of the private namespace (default: the
+                 host's, which a new namespace inherits); cgroups that attach a
+                 congestion control override it for their clients
   --no-netns     stay in the current network namespace (default: a private one)
   --json FILE    write JSON there (default: stdout)
 )";
@@ -505,6 +511,8 @@ Config parse(int argc, char **argv)
 				cfg.clients = std::stoi(value());
 			else if (a == "--size")
 				cfg.size = std::stoul(value());
+			else if (a == "--cc")
+				cfg.cc = value();
 			else if (a == "--no-netns")
 				cfg.netns = false;
 			else if (a == "--json")
@@ -546,7 +554,7 @@ int main(int argc, char **argv)
 	Config cfg = parse(argc, argv);
 	signal(SIGPIPE, SIG_IGN);
 	if (cfg.netns)
-		enter_private_netns();
+		enter_private_netns(cfg.cc);
 	Server server(cfg.size);
 
 	if (cfg.warmup > 0)
@@ -573,6 +581,12 @@ int main(int argc, char **argv)
 	out["clients"] = cfg.clients;
 	out["size"] = cfg.size;
 	out["netns"] = cfg.netns ? "private" : "current";
+	{
+		std::ifstream f("/proc/sys/net/ipv4/tcp_congestion_control");
+		std::string cc;
+		f >> cc;
+		out["default_congestion_control"] = cc;
+	}
 	out["baseline"] = cfg.cases[0].name;
 	json cases = json::array();
 	std::vector<double> base_rates;
