@@ -61,6 +61,7 @@ struct Config {
 	size_t size = 64;
 	bool netns = true;
 	std::string cc; // default congestion control of the private namespace
+	long tw_buckets = -1; // tcp_max_tw_buckets of the private namespace
 	std::string json_path = "-";
 	struct Case {
 		std::string name;
@@ -113,7 +114,7 @@ void write_file(const std::string &path, const std::string &text)
 
 // A private network namespace with loopback up and enough ephemeral ports for tens of
 // thousands of short connections a second (TIME_WAIT reuse on loopback).
-void enter_private_netns(const std::string &cc)
+void enter_private_netns(const std::string &cc, long tw_buckets)
 {
 	if (unshare(CLONE_NEWNET))
 		die_errno("cannot create a network namespace (unshare(CLONE_NEWNET); run as root)");
@@ -135,6 +136,8 @@ void enter_private_netns(const std::string &cc)
 	write_file("/proc/sys/net/core/somaxconn", "8192");
 	if (!cc.empty())
 		write_file("/proc/sys/net/ipv4/tcp_congestion_control", cc);
+	if (tw_buckets >= 0)
+		write_file("/proc/sys/net/ipv4/tcp_max_tw_buckets", std::to_string(tw_buckets));
 }
 
 // ---- server: one epoll thread; reads a request, answers, closes on the peer's FIN ----
@@ -511,6 +514,8 @@ Config parse(int argc, char **argv)
 				cfg.clients = std::stoi(value());
 			else if (a == "--size")
 				cfg.size = std::stoul(value());
+			else if (a == "--tw-buckets")
+				cfg.tw_buckets = std::stol(value());
 			else if (a == "--cc")
 				cfg.cc = value();
 			else if (a == "--no-netns")
@@ -554,7 +559,7 @@ int main(int argc, char **argv)
 	Config cfg = parse(argc, argv);
 	signal(SIGPIPE, SIG_IGN);
 	if (cfg.netns)
-		enter_private_netns(cfg.cc);
+		enter_private_netns(cfg.cc, cfg.tw_buckets);
 	Server server(cfg.size);
 
 	if (cfg.warmup > 0)

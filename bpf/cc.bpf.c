@@ -35,6 +35,9 @@ int tcpxi_cc(struct bpf_sock_ops *skops)
 	case BPF_SOCK_OPS_TCP_LISTEN_CB:
 	case BPF_SOCK_OPS_TCP_CONNECT_CB:
 	case BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB:
+		/* A more specific cgroup's selector chose already. */
+		if (!tcpxi_params_todo(skops, tcpxi_param_bit(algorithm)))
+			break;
 		__builtin_memcpy(name, p->algorithm, sizeof(name));
 		name[sizeof(name) - 1] = '\0';
 		if (bpf_setsockopt(skops, TCPXI_SOL_TCP, TCPXI_TCP_CONGESTION, name, sizeof(name)))

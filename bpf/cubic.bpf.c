@@ -51,8 +51,9 @@ struct cubic {
 	u64	train_last;	/* HyStart: last ACK of the current ACK train (us) */
 	u32	cnt;		/* segments to ACK per one-segment increase */
 	u32	w_max;		/* window the curve plateaus at (W_max) */
-	u32	prior_w_max;	/* w_max before the last reduction, for undo */
 	u32	cwnd_prior;	/* window when the last loss was detected (cwnd_prior) */
+	u32	undo_w_max;	/* w_max and cwnd_prior before the last reduction, */
+	u32	undo_cwnd_prior; /* to restore if it proves spurious */
 	u32	origin;		/* window at the plateau, this epoch */
 	u32	k;		/* time from epoch start to the plateau, ticks (K) */
 	u32	w_est;		/* window Reno would have by now (W_est) */
@@ -225,9 +226,9 @@ static __always_inline void hystart_update(struct sock *sk, struct tcp_sock *tp,
 	if ((s32)(tp->snd_una - c->end_seq) > 0)
 		hystart_new_round(tp, c);
 
-	/* ACK train: ACKs still arriving back to back long after the round began
-	 * mean the pipe is full. Without pacing a round's ACKs arrive within
-	 * delay_min / 2 of its start; paced sending may spread them over a whole
+	/* ACK train: a round's back-to-back ACKs span cwnd / bottleneck rate. Once
+	 * that passes delay_min / 2, the next round, twice as large, fills the pipe.
+	 * Paced sending stretches the train by itself: then wait for a whole
 	 * delay_min. */
 	if (now - c->train_last <= HYSTART_TRAIN_GAP) {
 		c->train_last = now;
@@ -263,7 +264,7 @@ static __always_inline void cubic_update(struct tcp_sock *tp, struct cubic *c, u
 {
 	u32 cwnd = tp->snd_cwnd;
 	u64 now = tp->tcp_mstamp;
-	u64 t, offs, delta, target, cnt, per_inc, n;
+	u64 elapsed, t, offs, delta, target, cnt, per_inc, n;
 	u32 alpha;
 
 	c->ack_cnt += acked;
@@ -283,7 +284,8 @@ static __always_inline void cubic_update(struct tcp_sock *tp, struct cubic *c, u
 	}
 
 	/* Aim at W_cubic(t + RTT) (RFC 9438 section 4.2). */
-	t = ((now - c->epoch_start + c->delay_min) << TIME_SHIFT) / USEC_PER_SEC;
+	elapsed = now > c->epoch_start ? now - c->epoch_start : 0;
+	t = ((elapsed + c->delay_min) << TIME_SHIFT) / USEC_PER_SEC;
 	offs = t < c->k ? c->k - t : t - c->k;
 	if (offs > MAX_OFFS)
 		offs = MAX_OFFS;
@@ -361,7 +363,8 @@ u32 BPF_PROG(tcpxi_cubic_ssthresh, struct sock *sk)
 	u32 ssthresh;
 
 	c->epoch_start = 0;
-	c->prior_w_max = c->w_max;
+	c->undo_w_max = c->w_max;
+	c->undo_cwnd_prior = c->cwnd_prior;
 	c->cwnd_prior = cwnd;
 	if (cwnd < c->w_max)
 		c->w_max = (u64)cwnd * (SCALE + BETA) / (2 * SCALE);
@@ -380,8 +383,8 @@ u32 BPF_PROG(tcpxi_cubic_undo_cwnd, struct sock *sk)
 	const struct tcp_sock *tp = tcp_sk(sk);
 	struct cubic *c = ca(sk);
 
-	if (c->prior_w_max > c->w_max)
-		c->w_max = c->prior_w_max;
+	c->w_max = c->undo_w_max;
+	c->cwnd_prior = c->undo_cwnd_prior;
 	c->epoch_start = 0;
 	return tp->snd_cwnd > tp->prior_cwnd ? tp->snd_cwnd : tp->prior_cwnd;
 }

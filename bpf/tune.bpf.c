@@ -36,7 +36,7 @@ TCPXI_PARAMS(TUNE_PARAMS)
 	C(setsockopt_errors, "Settings the kernel refused (see the parameter ranges)")     \
 	C(syn_rto_set, "SYN timeouts chosen")                                              \
 	C(rwnd_set, "Initial receive windows chosen")                                      \
-	C(ecn_requested, "Connections asked to negotiate ECN")
+	C(ecn_requested, "ECN queries answered with on (SYNs, SYN-ACKs and their retransmissions)")
 TCPXI_COUNTERS(TUNE_COUNTERS)
 
 /* The loader passes the running kernel's HZ: the SYN timeout reply is in jiffies. */
@@ -50,36 +50,50 @@ static __always_inline void set_int(struct bpf_sock_ops *skops, int level, int o
 }
 
 /* Options that may be set on a socket before its first segment (and after). */
+#define want(name) (todo & tcpxi_param_bit(name))
+
+/* Bits of the socket-option parameters (everything but the window/timeout replies). */
+#define SOCKET_OPTIONS                                                                      \
+	(tcpxi_param_bit(dscp) | tcpxi_param_bit(rto_min_ms) | tcpxi_param_bit(delack_max_ms) | \
+	 tcpxi_param_bit(cwnd_clamp) | tcpxi_param_bit(nodelay) | tcpxi_param_bit(keepalive) |  \
+	 tcpxi_param_bit(keepalive_idle_s) | tcpxi_param_bit(keepalive_intvl_s) |               \
+	 tcpxi_param_bit(keepalive_cnt) | tcpxi_param_bit(user_timeout_ms) |                    \
+	 tcpxi_param_bit(max_pacing_rate) | tcpxi_param_bit(notsent_lowat))
+
 static __always_inline void apply_socket_options(struct bpf_sock_ops *skops,
 						 const struct tcpxi_params *p)
 {
-	if (tcpxi_param_set(p, dscp)) {
+	__u64 todo = tcpxi_params_todo(skops, p->set & SOCKET_OPTIONS);
+
+	if (!todo)
+		return;
+	if (want(dscp)) {
 		if (skops->family == AF_INET6)
 			set_int(skops, TCPXI_SOL_IPV6, TCPXI_IPV6_TCLASS, p->dscp << 2);
 		else
 			set_int(skops, TCPXI_SOL_IP, TCPXI_IP_TOS, p->dscp << 2);
 	}
-	if (tcpxi_param_set(p, rto_min_ms))
+	if (want(rto_min_ms))
 		set_int(skops, TCPXI_SOL_TCP, TCP_BPF_RTO_MIN, p->rto_min_ms * 1000);
-	if (tcpxi_param_set(p, delack_max_ms))
+	if (want(delack_max_ms))
 		set_int(skops, TCPXI_SOL_TCP, TCP_BPF_DELACK_MAX, p->delack_max_ms * 1000);
-	if (tcpxi_param_set(p, cwnd_clamp))
+	if (want(cwnd_clamp))
 		set_int(skops, TCPXI_SOL_TCP, TCP_BPF_SNDCWND_CLAMP, p->cwnd_clamp);
-	if (tcpxi_param_set(p, nodelay))
+	if (want(nodelay))
 		set_int(skops, TCPXI_SOL_TCP, TCPXI_TCP_NODELAY, p->nodelay);
-	if (tcpxi_param_set(p, keepalive))
+	if (want(keepalive))
 		set_int(skops, TCPXI_SOL_SOCKET, TCPXI_SO_KEEPALIVE, p->keepalive);
-	if (tcpxi_param_set(p, keepalive_idle_s))
+	if (want(keepalive_idle_s))
 		set_int(skops, TCPXI_SOL_TCP, TCPXI_TCP_KEEPIDLE, p->keepalive_idle_s);
-	if (tcpxi_param_set(p, keepalive_intvl_s))
+	if (want(keepalive_intvl_s))
 		set_int(skops, TCPXI_SOL_TCP, TCPXI_TCP_KEEPINTVL, p->keepalive_intvl_s);
-	if (tcpxi_param_set(p, keepalive_cnt))
+	if (want(keepalive_cnt))
 		set_int(skops, TCPXI_SOL_TCP, TCPXI_TCP_KEEPCNT, p->keepalive_cnt);
-	if (tcpxi_param_set(p, user_timeout_ms))
+	if (want(user_timeout_ms))
 		set_int(skops, TCPXI_SOL_TCP, TCPXI_TCP_USER_TIMEOUT, p->user_timeout_ms);
-	if (tcpxi_param_set(p, max_pacing_rate))
+	if (want(max_pacing_rate))
 		set_int(skops, TCPXI_SOL_SOCKET, TCPXI_SO_MAX_PACING_RATE, p->max_pacing_rate);
-	if (tcpxi_param_set(p, notsent_lowat))
+	if (want(notsent_lowat))
 		set_int(skops, TCPXI_SOL_TCP, TCPXI_TCP_NOTSENT_LOWAT, p->notsent_lowat);
 	tcpxi_count(conns_tuned);
 }
@@ -88,7 +102,7 @@ static __always_inline void apply_socket_options(struct bpf_sock_ops *skops,
 static __always_inline void apply_initial_cwnd(struct bpf_sock_ops *skops,
 					       const struct tcpxi_params *p)
 {
-	if (tcpxi_param_set(p, init_cwnd))
+	if (tcpxi_params_todo(skops, p->set & tcpxi_param_bit(init_cwnd)))
 		set_int(skops, TCPXI_SOL_TCP, TCP_BPF_IW, p->init_cwnd);
 }
 
@@ -102,7 +116,8 @@ int tcpxi_tune(struct bpf_sock_ops *skops)
 
 	switch (skops->op) {
 	case BPF_SOCK_OPS_TIMEOUT_INIT:
-		if (tcpxi_param_set(p, syn_rto_ms) && CONFIG_HZ) {
+		/* A reply already written came from a more specific cgroup's program. */
+		if (tcpxi_param_set(p, syn_rto_ms) && CONFIG_HZ && !skops->reply) {
 			__u64 jiffies = (__u64)p->syn_rto_ms * CONFIG_HZ / 1000;
 
 			skops->reply = jiffies ? jiffies : 1;
@@ -110,13 +125,13 @@ int tcpxi_tune(struct bpf_sock_ops *skops)
 		}
 		break;
 	case BPF_SOCK_OPS_RWND_INIT:
-		if (tcpxi_param_set(p, init_rwnd)) {
+		if (tcpxi_param_set(p, init_rwnd) && !skops->reply) {
 			skops->reply = p->init_rwnd;
 			tcpxi_count(rwnd_set);
 		}
 		break;
 	case BPF_SOCK_OPS_NEEDS_ECN:
-		if (tcpxi_param_set(p, ecn)) {
+		if (tcpxi_param_set(p, ecn) && !skops->reply) {
 			skops->reply = p->ecn;
 			if (p->ecn)
 				tcpxi_count(ecn_requested);

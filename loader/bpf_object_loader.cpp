@@ -16,7 +16,8 @@ BpfObjectPtr open_bpf_object(std::span<const uint8_t> image, const std::string &
 	// readable kernel config; an unknown HZ leaves CONFIG_HZ (declared __weak) at 0.
 	unsigned hz = kernel_hz();
 	std::string kconfig = hz ? "CONFIG_HZ=" + std::to_string(hz) + "\n" : "";
-	LIBBPF_OPTS(bpf_object_open_opts, opts, .kconfig = kconfig.c_str());
+	// libbpf names internal maps (.rodata, .kconfig) after the object: keep them ours.
+	LIBBPF_OPTS(bpf_object_open_opts, opts, .object_name = "tcpxi", .kconfig = kconfig.c_str());
 	bpf_object *obj = bpf_object__open_mem(image.data(), image.size(), &opts);
 	if (!obj)
 		throw_errno(errno, "cannot open BPF object " + origin, "is it built with clang -target bpf -g?");

@@ -99,8 +99,8 @@ void CcRegistry::register_algorithm(const Plugin &plugin, const std::string &alg
 	auto available = available_congestion_controls();
 	if (std::find(available.begin(), available.end(), algorithm) != available.end())
 		throw Error(ErrorKind::conflict, "a congestion control named " + algorithm +
-							 " is already registered, not by this tcpxi instance; unregister it "
-							 "(bpftool struct_ops unregister name " + algorithm + ") or use another --instance");
+							 " is already registered, not by this tcpxi instance; find it with `bpftool struct_ops show` "
+							 "and remove it with `bpftool struct_ops unregister id ID`, or use another --instance");
 	const std::string origin = "plugin " + plugin.manifest.name + " (" + plugin.origin + ")";
 	std::vector<uint8_t> image = renamed_object(plugin, algorithm);
 

@@ -112,6 +112,9 @@ Cgroup resolve_cgroup(const std::string &spec)
 		path = spec;
 	} else if (spec.front() == '/' && fs::exists(spec) && fs_magic(spec) == CGROUP_SUPER_MAGIC) {
 		throw Error(ErrorKind::usage, "'" + spec + "' is in a cgroup v1 hierarchy; tcpxi attaches to cgroup v2: use a path under " + mount);
+	} else if (spec.front() == '/' && fs::exists(spec) && !fs::exists(mount + spec)) {
+		throw Error(ErrorKind::usage, "'" + spec + "' is not a cgroup v2 directory: give a path under " + mount +
+						      ", relative to it, or a cgroup id");
 	} else {
 		path = mount + (spec.front() == '/' ? "" : "/") + spec;
 		if (!fs::is_directory(path))

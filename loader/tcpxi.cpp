@@ -4,10 +4,12 @@
 #include <tcpxi/tcpxi.hpp>
 
 #include <bpf/bpf.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <functional>
+#include <set>
 
 #include "bpffs.hpp"
 #include "cc_registry.hpp"
@@ -138,35 +140,39 @@ public:
 		report.lines.push_back("registered congestion control " + algorithm);
 	}
 
+	// The algorithm a cgroup's selector names; "" when it cannot be known (the cgroup
+	// is gone and its storage with it, or another build loaded the selector).
 	std::string algorithm_of(uint64_t cgroup_id) const
 	{
-		if (!store_.is_loaded(kSelector))
-			return {};
-		LoadedProgram selector = open_program(require_plugin(kSelector));
 		try {
+			if (!store_.is_loaded(kSelector))
+				return {};
+			LoadedProgram selector = open_program(require_plugin(kSelector));
 			auto values = read_params(selector.params.get(), selector.params_layout,
 						  require_plugin(kSelector).manifest, cgroup_id);
 			auto it = values.find("algorithm");
 			return it == values.end() ? std::string() : std::get<std::string>(it->second);
 		} catch (const Error &) {
-			return {}; // the cgroup is gone, and its storage with it
+			return {};
 		}
 	}
 
 	// After a detach or a change: unload what no cgroup uses any more, and unregister
-	// a tcpxi congestion control no selector names.
-	void release_unused(const std::string &sockops_plugin, const std::string &old_algorithm, Report &report)
+	// every tcpxi congestion control that no live selector names. Counting from the
+	// kernel's state, not from what this command changed, also collects a registration
+	// whose last cgroup was removed before it was detached.
+	void release_unused(const std::string &sockops_plugin, Report &report)
 	{
 		if (links_.of_plugin(sockops_plugin).empty() && store_.is_loaded(sockops_plugin)) {
 			store_.unload(sockops_plugin);
 			report.lines.push_back("unloaded plugin " + sockops_plugin + " (no cgroup uses it)");
 		}
-		if (old_algorithm.empty() || !registry_.is_registered(old_algorithm))
-			return;
+		std::set<std::string> in_use;
 		for (const auto &pin : links_.of_plugin(kSelector))
-			if (algorithm_of(pin.cgroup_id) == old_algorithm)
-				return;
-		report.lines.push_back(registry_.unregister_algorithm(old_algorithm));
+			in_use.insert(algorithm_of(pin.cgroup_id));
+		for (const auto &reg : registry_.list())
+			if (!in_use.count(reg.algorithm))
+				report.lines.push_back(registry_.unregister_algorithm(reg.algorithm));
 	}
 
 	const Tcpxi &tcpxi_;
@@ -246,9 +252,15 @@ Report Tcpxi::attach(const std::string &cgroup, const std::string &plugin_name,
 	// A link detaches by itself when its last fd closes: until it is pinned, an error
 	// (or a kill) leaves the cgroup as it was.
 	UniqueFd link(bpf_link_create(prog.prog.get(), cg.fd.get(), BPF_CGROUP_SOCK_OPS, nullptr));
-	if (!link)
-		throw_errno(errno, "cannot attach " + sockops_name + " to " + cgroup_label(cg),
-			    errno == EPERM ? "" : "a program attached without BPF_F_ALLOW_MULTI blocks it? see `bpftool cgroup show`");
+	if (!link) {
+		int err = errno;
+		// As root, EPERM means another tool attached a program that allows no others.
+		if (err == EPERM && geteuid() == 0)
+			throw Error(ErrorKind::conflict, "cannot attach " + sockops_name + " to " + cgroup_label(cg) +
+								 ": a program attached without BPF_F_ALLOW_MULTI blocks it (see `bpftool cgroup show " +
+								 cg.path + "`)");
+		throw_errno(err, "cannot attach " + sockops_name + " to " + cgroup_label(cg));
+	}
 	// Storage exists only once attached; until it is written it is zero, which the
 	// SDK defines as "no parameter set": new connections in that instant get defaults.
 	if (prog.params)
@@ -287,7 +299,7 @@ Report Tcpxi::detach(const std::string &cgroup, const std::string &plugin_name)
 	Report report;
 	engine.links_.detach({cgroup_id, sockops_name, path});
 	report.lines.push_back("detached " + plugin_name + " from " + label);
-	engine.release_unused(sockops_name, algorithm, report);
+	engine.release_unused(sockops_name, report);
 	return report;
 }
 
@@ -299,10 +311,9 @@ Report Tcpxi::detach_all(const std::string &cgroup)
 	InstanceLock lock(pin_dir(), options_.lock_wait_seconds);
 	Report report;
 	for (const auto &pin : engine.links_.of_cgroup(cgroup_id)) {
-		std::string algorithm = pin.plugin == kSelector ? engine.algorithm_of(cgroup_id) : "";
 		engine.links_.detach(pin);
 		report.lines.push_back("detached " + pin.plugin + " from " + label);
-		engine.release_unused(pin.plugin, algorithm, report);
+		engine.release_unused(pin.plugin, report);
 	}
 	if (report.lines.empty())
 		report.lines.push_back("nothing attached to " + label);
@@ -360,7 +371,7 @@ Report Tcpxi::set(const std::string &cgroup, const std::string &plugin_name,
 	report.lines.push_back("set" + text + " for " + plugin_name + " on " + cgroup_label(cg) +
 			       " (new connections get it now)");
 	if (old_algorithm != new_algorithm)
-		engine.release_unused(kSelector, old_algorithm, report);
+		engine.release_unused(kSelector, report);
 	return report;
 }
 

@@ -24,7 +24,7 @@ void add_attach_command(CLI::App &app, Context &ctx)
 	auto *cmd = app.add_subcommand("attach", "Attach a plugin to a cgroup (and keep it attached)");
 	cmd->add_option("CGROUP", args->cgroup, kCgroupHelp)->required();
 	cmd->add_option("PLUGIN", args->plugin, "Plugin name (see `tcpxi plugin list`)")->required();
-	cmd->add_option("-s,--set", args->assignments, "Parameter KEY=VALUE (repeatable)");
+	cmd->add_option("-s,--set", args->assignments, "Parameter KEY=VALUE (repeatable)")->allow_extra_args(false);
 	cmd->callback([&ctx, args] {
 		ctx.require_root("attach");
 		ctx.print_report(ctx.tcpxi().attach(args->cgroup, args->plugin, args->assignments));
@@ -55,7 +55,8 @@ void add_set_command(CLI::App &app, Context &ctx)
 	cmd->add_option("CGROUP", args->cgroup, "Cgroup the plugin is attached to")->required();
 	cmd->add_option("PLUGIN", args->plugin, "Plugin name")->required();
 	cmd->add_option("KEY=VALUE", args->assignments, "Parameters to set");
-	cmd->add_option("-u,--unset", args->unset, "Parameter to return to the kernel's default (repeatable)");
+	cmd->add_option("-u,--unset", args->unset, "Parameter to return to the kernel's default (repeatable)")
+		->allow_extra_args(false);
 	cmd->callback([&ctx, args] {
 		ctx.require_root("set");
 		ctx.print_report(ctx.tcpxi().set(args->cgroup, args->plugin, args->assignments, args->unset));

@@ -38,8 +38,7 @@ Tcpxi &Context::tcpxi()
 void Context::require_root(const std::string &command) const
 {
 	if (geteuid() != 0)
-		throw Error(ErrorKind::permission, "tcpxi " + command +
-							   " needs root (CAP_BPF, CAP_NET_ADMIN, CAP_SYS_ADMIN): run it with sudo");
+		throw Error(ErrorKind::permission, command + " needs root (CAP_BPF, CAP_NET_ADMIN, CAP_SYS_ADMIN): run it with sudo");
 }
 
 } // namespace tcpxi::cli

@@ -131,6 +131,20 @@ TEST_F(CliTest, CgroupByIdAndByAbsolutePath)
 	EXPECT_EQ(prog_count(cg), 0u);
 }
 
+TEST_F(CliTest, OptionsTakeOneValueEach)
+{
+	ScopedCgroup cg;
+	ScopedInstance inst;
+	// --set before the positionals must not swallow them; --unset must not swallow
+	// the KEY=VALUE that follows.
+	auto attach = run_tcpxi({"--instance", inst.name(), "attach", "--set", "dscp=8", cg.relative(), "tune"});
+	ASSERT_EQ(attach.exit_code, 0) << attach.err;
+	auto set = run_tcpxi({"--instance", inst.name(), "set", cg.relative(), "tune", "--unset", "dscp", "nodelay=on"});
+	ASSERT_EQ(set.exit_code, 0) << set.err;
+	auto status = nlohmann::json::parse(run_tcpxi({"--instance", inst.name(), "status", "-j"}).out);
+	EXPECT_EQ(status["attachments"][0]["params"], nlohmann::json({{"nodelay", "on"}}));
+}
+
 TEST_F(CliTest, EmptyStatusIsEmptyArrays)
 {
 	ScopedInstance inst;
@@ -188,6 +202,7 @@ INSTANTIATE_TEST_SUITE_P(
 		BadInput{"WrongBool", {"set", "CG", "tune", "nodelay=maybe"}, 2, "not a boolean"},
 		BadInput{"NoEquals", {"set", "CG", "tune", "init_cwnd"}, 2, "write KEY=VALUE"},
 		BadInput{"MissingCgroup", {"attach", "no/such/cgroup", "tune"}, 2, "not found"},
+		BadInput{"NotACgroup", {"attach", "/tmp", "tune"}, 2, "is not a cgroup v2 directory"},
 		BadInput{"UnknownCgroupId", {"attach", "999999999", "tune"}, 2, "no cgroup with id"},
 		BadInput{"CcWithoutAlgorithm", {"attach", "CG", "cc"}, 2, "algorithm=NAME"},
 		BadInput{"UnknownAlgorithm", {"attach", "CG", "cc", "-s", "algorithm=nosuch"}, 2, "unknown congestion control"},

@@ -104,6 +104,24 @@ TEST_F(AttachTest, DescendantCgroupsInheritTheAttachment)
 	EXPECT_EQ(cwnd_from(child), "17");
 }
 
+TEST_F(AttachTest, TheMostSpecificCgroupWinsAndTheRestIsInherited)
+{
+	ScopedCgroup parent;
+	ScopedCgroup child(parent.relative());
+	ScopedInstance inst;
+	inst.tcpxi().attach(parent.relative(), "tune", {"init_cwnd=17", "nodelay=on", "rto_min_ms=100"});
+	inst.tcpxi().attach(child.relative(), "tune", {"init_cwnd=25", "rto_min_ms=30"});
+	// The kernel runs the child's program first, then the parent's: the parent must
+	// not undo what the child chose, and must fill in what the child left unset.
+	auto conn = connect_once(Place{}, Place{child.path()}, "127.0.0.1", false);
+	EXPECT_EQ(conn.client["snd_cwnd"], "25");
+	EXPECT_EQ(conn.client["nodelay"], "1");
+	EXPECT_LT(std::stoul(conn.client["rto"]), 100000u) << "rto_min 30 ms from the child, not 100 ms";
+	auto in_parent = connect_once(Place{}, Place{parent.path()}, "127.0.0.1", false);
+	EXPECT_EQ(in_parent.client["snd_cwnd"], "17");
+	EXPECT_GE(std::stoul(in_parent.client["rto"]), 100000u);
+}
+
 TEST_F(AttachTest, DetachRestoresDefaultsAndUnloadsTheProgram)
 {
 	ScopedCgroup cg;

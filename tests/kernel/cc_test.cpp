@@ -134,6 +134,34 @@ TEST_F(CcTest, RegistrationIsSharedAndCountedAcrossCgroups)
 	EXPECT_FALSE(available(algorithm));
 }
 
+TEST_F(CcTest, ChildCgroupChoiceWinsOverTheParents)
+{
+	ScopedCgroup parent;
+	ScopedCgroup child(parent.relative());
+	ScopedInstance inst;
+	inst.tcpxi().attach(parent.relative(), "cc", {"algorithm=reno"});
+	inst.tcpxi().attach(child.relative(), "cubic", {});
+	EXPECT_EQ(connect_once(Place{}, Place{child.path()}, "127.0.0.1", false).client["cc"],
+		  inst.tcpxi().algorithm_name("cubic"));
+	EXPECT_EQ(connect_once(Place{}, Place{parent.path()}, "127.0.0.1", false).client["cc"], "reno");
+}
+
+TEST_F(CcTest, RegistrationOfARemovedCgroupIsReleasedOnDetach)
+{
+	ScopedInstance inst;
+	const std::string algorithm = inst.tcpxi().algorithm_name("cubic");
+	uint64_t id = 0;
+	{
+		ScopedCgroup cg;
+		id = cg.id();
+		inst.tcpxi().attach(cg.relative(), "cubic", {});
+	} // removed with the selector still attached: its storage (the algorithm) is gone
+	EXPECT_TRUE(available(algorithm));
+	inst.tcpxi().detach_all(std::to_string(id));
+	EXPECT_FALSE(available(algorithm));
+	EXPECT_TRUE(inst.tcpxi().status().congestion_controls.empty());
+}
+
 TEST_F(CcTest, SetSwitchesAlgorithmAndReleasesTheOldOne)
 {
 	ScopedCgroup cg;

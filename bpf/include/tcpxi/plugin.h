@@ -80,6 +80,39 @@
 	}
 
 #define tcpxi_param_set(p, name) (((p)->set >> TCPXI_PARAM_##name) & 1)
+#define tcpxi_param_bit(name) (1ULL << TCPXI_PARAM_##name)
+
+/* ---- the most specific cgroup wins ---------------------------------------------------
+ * A program attached to a cgroup also runs for its descendants, and the kernel runs a
+ * child cgroup's programs before its parent's. When the same plugin is attached at
+ * several levels, each parameter must come from the deepest attachment that sets it,
+ * so every run applies only what no earlier (more specific) run of this plugin applied
+ * to the connection. tcpxi_params_todo() returns those parameters and records them.
+ * Full sockets only: request sockets (SYN-ACK callbacks) have no socket storage; for
+ * those callbacks a reply already written by an earlier program is the claim.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, __u64);
+} tcpxi_applied SEC(".maps");
+
+static __always_inline __u64 tcpxi_params_todo(struct bpf_sock_ops *skops, __u64 wanted)
+{
+	struct bpf_sock *sk = skops->sk;
+	__u64 *applied;
+	__u64 todo;
+
+	if (!sk)
+		return wanted;
+	applied = bpf_sk_storage_get(&tcpxi_applied, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+	if (!applied)
+		return wanted; /* no memory: better applied twice than not at all */
+	todo = wanted & ~*applied;
+	*applied |= todo;
+	return todo;
+}
 
 /* ---- counters ---------------------------------------------------------------------
  * Per-CPU, per attachment: the data path never contends on a cache line.
