@@ -9,27 +9,18 @@
 
 #include <cerrno>
 #include <chrono>
-#include <fstream>
-#include <sstream>
 #include <thread>
 
 #include <tcpxi/error.hpp>
+
+#include "mounts.hpp"
 
 namespace tcpxi {
 
 std::string bpffs_mount()
 {
-	{
-		std::ifstream mounts("/proc/mounts");
-		std::string line;
-		while (std::getline(mounts, line)) {
-			std::istringstream fields(line);
-			std::string source, target, type;
-			fields >> source >> target >> type;
-			if (type == "bpf")
-				return target;
-		}
-	}
+	if (auto mount = find_mount("bpf"))
+		return *mount;
 	const std::string target = "/sys/fs/bpf";
 	mkdir(target.c_str(), 0700);
 	if (mount("bpf", target.c_str(), "bpf", 0, "mode=0700"))

@@ -10,35 +10,16 @@
 #include <cerrno>
 #include <charconv>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include <tcpxi/error.hpp>
+
+#include "mounts.hpp"
 
 namespace fs = std::filesystem;
 
 namespace tcpxi {
 
 namespace {
-
-// /proc/mounts escapes spaces and tabs as octal (\040).
-std::string unescape_mount_path(const std::string &text)
-{
-	std::string out;
-	for (size_t i = 0; i < text.size(); i++) {
-		if (text[i] == '\\' && i + 3 < text.size()) {
-			int value = 0;
-			auto [end, ec] = std::from_chars(text.data() + i + 1, text.data() + i + 4, value, 8);
-			if (ec == std::errc() && end == text.data() + i + 4) {
-				out += static_cast<char>(value);
-				i += 3;
-				continue;
-			}
-		}
-		out += text[i];
-	}
-	return out;
-}
 
 long fs_magic(const std::string &path)
 {
@@ -77,15 +58,8 @@ Cgroup open_cgroup(const std::string &mount, const std::string &path, const std:
 
 std::string cgroup2_mount()
 {
-	std::ifstream mounts("/proc/mounts");
-	std::string line;
-	while (std::getline(mounts, line)) {
-		std::istringstream fields(line);
-		std::string source, target, type;
-		fields >> source >> target >> type;
-		if (type == "cgroup2")
-			return unescape_mount_path(target);
-	}
+	if (auto mount = find_mount("cgroup2"))
+		return *mount;
 	throw Error(ErrorKind::unsupported,
 		    "no cgroup2 file system is mounted (mount one: mount -t cgroup2 none /sys/fs/cgroup)");
 }
