@@ -58,6 +58,18 @@ void LinkPins::pin(int link_fd, uint64_t cgroup_id, const std::string &plugin) c
 		throw_errno(errno, "cannot pin " + target);
 }
 
+bool LinkPins::is_attached(const LinkPin &pin) const
+{
+	UniqueFd link(bpf_obj_get(pin.path.c_str()));
+	if (!link)
+		return false;
+	bpf_link_info info {};
+	uint32_t len = sizeof(info);
+	if (bpf_obj_get_info_by_fd(link.get(), &info, &len))
+		return false;
+	return info.type == BPF_LINK_TYPE_CGROUP && info.cgroup.cgroup_id == pin.cgroup_id;
+}
+
 void LinkPins::detach(const LinkPin &pin) const
 {
 	UniqueFd link(bpf_obj_get(pin.path.c_str()));

@@ -25,6 +25,8 @@ public:
 	std::vector<LinkPin> of_plugin(const std::string &plugin) const;
 
 	void pin(int link_fd, uint64_t cgroup_id, const std::string &plugin) const;
+	// Whether the kernel still has the pinned link attached to its cgroup.
+	bool is_attached(const LinkPin &pin) const;
 	// Detaches the link in the kernel and removes its pin.
 	void detach(const LinkPin &pin) const;
 

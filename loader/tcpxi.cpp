@@ -168,8 +168,14 @@ public:
 			report.lines.push_back("unloaded plugin " + sockops_plugin + " (no cgroup uses it)");
 		}
 		std::set<std::string> in_use;
-		for (const auto &pin : links_.of_plugin(kSelector))
-			in_use.insert(algorithm_of(pin.cgroup_id));
+		for (const auto &pin : links_.of_plugin(kSelector)) {
+			std::string algorithm = algorithm_of(pin.cgroup_id);
+			// A selector still attached whose choice cannot be read (another build
+			// loaded it) might name any of them: keep them all.
+			if (algorithm.empty() && links_.is_attached(pin))
+				return;
+			in_use.insert(algorithm);
+		}
 		for (const auto &reg : registry_.list())
 			if (!in_use.count(reg.algorithm))
 				report.lines.push_back(registry_.unregister_algorithm(reg.algorithm));
@@ -257,7 +263,7 @@ Report Tcpxi::attach(const std::string &cgroup, const std::string &plugin_name,
 		// As root, EPERM means another tool attached a program that allows no others.
 		if (err == EPERM && geteuid() == 0)
 			throw Error(ErrorKind::conflict, "cannot attach " + sockops_name + " to " + cgroup_label(cg) +
-								 ": a program attached without BPF_F_ALLOW_MULTI blocks it (see `bpftool cgroup show " +
+								 ": a program attached without BPF_F_ALLOW_MULTI to it or an ancestor blocks it (see `bpftool cgroup tree " +
 								 cg.path + "`)");
 		throw_errno(err, "cannot attach " + sockops_name + " to " + cgroup_label(cg));
 	}
