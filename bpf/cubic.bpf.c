@@ -389,8 +389,8 @@ u32 BPF_PROG(tcpxi_cubic_undo_cwnd, struct sock *sk)
 	return tp->snd_cwnd > tp->prior_cwnd ? tp->snd_cwnd : tp->prior_cwnd;
 }
 
-/* A retransmission timeout says little about where the limit is: start over,
- * HyStart included. */
+/* After a retransmission timeout the old curve no longer describes the path:
+ * start over, HyStart included. */
 SEC("struct_ops/tcpxi_cubic_set_state")
 void BPF_PROG(tcpxi_cubic_set_state, struct sock *sk, u8 new_state)
 {
