@@ -16,6 +16,7 @@
 
 #include "bpf_object_loader.hpp"
 #include "bpffs.hpp"
+#include "build_id.hpp"
 #include "elf_section.hpp"
 #include "uapi_compat.hpp"
 
@@ -169,6 +170,9 @@ void CcRegistry::register_algorithm(const Plugin &plugin, const std::string &alg
 			throw_errno(errno, "cannot pin " + tmp + "/map");
 		if (link && bpf_obj_pin(link.get(), (tmp + "/link").c_str()))
 			throw_errno(errno, "cannot pin " + tmp + "/link");
+		UniqueFd build = make_build_map(build_id(plugin));
+		if (bpf_obj_pin(build.get(), (tmp + "/build").c_str()))
+			throw_errno(errno, "cannot pin " + tmp + "/build");
 		if (rename(tmp.c_str(), final_dir.c_str()))
 			throw_errno(errno, "cannot move " + tmp + " to " + final_dir);
 	} catch (...) {
@@ -198,6 +202,7 @@ std::string CcRegistry::unregister_algorithm(const std::string &algorithm)
 			throw_errno(errno, "cannot unregister congestion control " + algorithm);
 	}
 	remove_pin(d + "/map");
+	remove_pin(d + "/build");
 	remove_pin(d);
 
 	wait_until([&] {
@@ -215,6 +220,86 @@ std::string CcRegistry::unregister_algorithm(const std::string &algorithm)
 		       "; connections that use it keep it until they close (struct_ops map id " +
 		       std::to_string(map_id) + ")";
 	return "unregistered congestion control " + algorithm;
+}
+
+std::optional<uint64_t> CcRegistry::build(const std::string &algorithm) const
+{
+	return read_build_pin(dir(algorithm) + "/build");
+}
+
+bool CcRegistry::has_link(const std::string &algorithm) const
+{
+	return pin_exists(dir(algorithm) + "/link");
+}
+
+void CcRegistry::repin(const std::string &algorithm, const char *name, int fd)
+{
+	const std::string tmp = pin_dir_ + "/staging/cc-" + algorithm + "-" + name;
+	make_pin_dirs(pin_dir_ + "/staging");
+	remove_pin(tmp);
+	if (bpf_obj_pin(fd, tmp.c_str()))
+		throw_errno(errno, "cannot pin " + tmp);
+	if (rename(tmp.c_str(), (dir(algorithm) + "/" + name).c_str())) {
+		int err = errno;
+		remove_pin(tmp);
+		throw_errno(err, "cannot move " + tmp + " into " + dir(algorithm));
+	}
+}
+
+CcRegistry::Swapped CcRegistry::swap(const Plugin &plugin, const std::string &algorithm)
+{
+	const std::string origin = "plugin " + plugin.manifest.name + " (" + plugin.origin + ")";
+	UniqueFd link(bpf_obj_get((dir(algorithm) + "/link").c_str()));
+	if (!link)
+		throw Error(ErrorKind::unsupported, "congestion control " + algorithm +
+							    " is registered the legacy way (kernel < 6.4): it cannot be swapped in place");
+	Swapped old;
+	old.old_map.reset(bpf_obj_get((dir(algorithm) + "/map").c_str()));
+	old.old_build.reset(bpf_obj_get((dir(algorithm) + "/build").c_str()));
+	if (!old.old_map)
+		throw_errno(errno, "cannot open " + dir(algorithm) + "/map");
+
+	std::vector<uint8_t> image = renamed_object(plugin, algorithm);
+	BpfObjectPtr obj = open_bpf_object(image, origin);
+	bpf_map *ops = nullptr;
+	bpf_map *map = nullptr;
+	bpf_object__for_each_map(map, obj.get())
+		if (bpf_map__type(map) == BPF_MAP_TYPE_STRUCT_OPS)
+			ops = map;
+	if (!ops)
+		throw Error(ErrorKind::usage, origin + ": no tcp_congestion_ops struct_ops map");
+	bpf_map__set_map_flags(ops, bpf_map__map_flags(ops) | kBpfFLink);
+	load_bpf_object(obj.get(), origin);
+	bpf_link *filled = bpf_map__attach_struct_ops(ops); // fills in the programs only
+	if (!filled)
+		throw_errno(errno, "cannot prepare congestion control " + algorithm);
+	bpf_link__disconnect(filled);
+	bpf_link__destroy(filled);
+
+	// One update: the kernel switches the algorithm's ops under its name.
+	if (bpf_link_update(link.get(), bpf_map__fd(ops), nullptr))
+		throw_errno(errno, "cannot swap congestion control " + algorithm);
+	try {
+		repin(algorithm, "map", bpf_map__fd(ops));
+		UniqueFd build = make_build_map(build_id(plugin));
+		repin(algorithm, "build", build.get());
+	} catch (...) {
+		swap_back(algorithm, old);
+		throw;
+	}
+	return old;
+}
+
+void CcRegistry::swap_back(const std::string &algorithm, const Swapped &old)
+{
+	UniqueFd link(bpf_obj_get((dir(algorithm) + "/link").c_str()));
+	if (!link || bpf_link_update(link.get(), old.old_map.get(), nullptr))
+		throw_errno(errno, "cannot swap congestion control " + algorithm + " back");
+	repin(algorithm, "map", old.old_map.get());
+	if (old.old_build)
+		repin(algorithm, "build", old.old_build.get());
+	else
+		remove_pin(dir(algorithm) + "/build");
 }
 
 std::vector<Registration> CcRegistry::list() const

@@ -1,11 +1,14 @@
 // SPDX-License-Identifier: LGPL-2.1 OR BSD-2-Clause
 #pragma once
 
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include <tcpxi/plugin.hpp>
 #include <tcpxi/tcpxi.hpp>
+#include <tcpxi/unique_fd.hpp>
 
 namespace tcpxi {
 
@@ -23,7 +26,21 @@ public:
 	std::string unregister_algorithm(const std::string &algorithm);
 	std::vector<Registration> list() const;
 
+	// The build that registered it (see build_id.hpp); nullopt: unknown.
+	std::optional<uint64_t> build(const std::string &algorithm) const;
+	bool has_link(const std::string &algorithm) const;
+	// Swaps a struct_ops link (kernel 6.4+) to this build's tcp_congestion_ops in one
+	// bpf_link_update: every new connection gets the old or the new, never none.
+	// Returns the replaced map and build pins' objects, for swap_back().
+	struct Swapped {
+		UniqueFd old_map;
+		UniqueFd old_build;
+	};
+	Swapped swap(const Plugin &plugin, const std::string &algorithm);
+	void swap_back(const std::string &algorithm, const Swapped &old);
+
 private:
+	void repin(const std::string &algorithm, const char *name, int fd);
 	std::string dir(const std::string &algorithm) const { return pin_dir_ + "/cc/" + algorithm; }
 	std::string pin_dir_;
 };

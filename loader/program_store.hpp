@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include <tcpxi/plugin.hpp>
@@ -34,6 +35,21 @@ public:
 	// Loads and pins; the pins appear together (the directory is renamed into place).
 	LoadedProgram load(const Plugin &plugin);
 	void unload(const std::string &plugin);
+
+	// The build that loaded the pinned plugin (see build_id.hpp); nullopt: unknown.
+	std::optional<uint64_t> build(const std::string &plugin) const;
+	// Loads this build's program reusing the pinned parameter and counter maps, so
+	// that links can be switched to it in place (bpf_link_update) keeping their
+	// values. Nothing is pinned yet; the program is in `prog`, its build map in
+	// `build`.
+	struct Replacement {
+		UniqueFd prog;
+		UniqueFd build;
+		uint32_t prog_id = 0;
+	};
+	Replacement load_replacement(const Plugin &plugin, const LoadedProgram &pinned) const;
+	// Points the plugin's prog and build pins at these objects (each one rename).
+	void repin(const std::string &plugin, int prog_fd, int build_fd);
 
 	std::string plugin_dir(const std::string &plugin) const;
 
