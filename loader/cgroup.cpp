@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: LGPL-2.1 OR BSD-2-Clause
 #include <tcpxi/cgroup.hpp>
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <linux/magic.h>
 #include <sys/stat.h>
@@ -103,6 +104,31 @@ Cgroup resolve_cgroup(const std::string &spec)
 	return open_cgroup(mount, canonical, spec);
 }
 
+namespace {
+
+// Directories only, inode from d_ino: a cgroup directory holds dozens of control
+// files, and stat()ing or even listing them as entries costs more than the walk.
+void walk_cgroups(const std::string &dir, const std::string &relative,
+		  std::unordered_map<uint64_t, std::string> &paths, int depth)
+{
+	if (depth > 64)
+		return;
+	DIR *d = opendir(dir.c_str());
+	if (!d)
+		return;
+	while (dirent *entry = readdir(d)) {
+		if (entry->d_type != DT_DIR || entry->d_name[0] == '.')
+			continue;
+		std::string child = relative == "/" ? "/" + std::string(entry->d_name)
+						    : relative + "/" + entry->d_name;
+		paths[entry->d_ino] = child;
+		walk_cgroups(dir + "/" + entry->d_name, child, paths, depth + 1);
+	}
+	closedir(d);
+}
+
+} // namespace
+
 std::unordered_map<uint64_t, std::string> cgroup_paths_by_id()
 {
 	const std::string mount = cgroup2_mount();
@@ -110,16 +136,7 @@ std::unordered_map<uint64_t, std::string> cgroup_paths_by_id()
 	struct stat st {};
 	if (!stat(mount.c_str(), &st))
 		paths[st.st_ino] = "/";
-	std::error_code ec;
-	for (fs::recursive_directory_iterator it(mount, fs::directory_options::skip_permission_denied, ec), end;
-	     it != end; it.increment(ec)) {
-		if (ec)
-			break;
-		if (!it->is_directory(ec) || it->is_symlink(ec))
-			continue;
-		if (!stat(it->path().c_str(), &st))
-			paths[st.st_ino] = relative_to(mount, it->path().string());
-	}
+	walk_cgroups(mount, "/", paths, 0);
 	return paths;
 }
 

@@ -43,6 +43,19 @@ Status Tcpxi::status(const std::optional<std::string> &cgroup) const
 	if (!pins.empty())
 		paths = cgroup_paths_by_id();
 	std::map<std::string, PluginView> views;
+	// Many links share one program: ask the kernel for each program's name once.
+	std::map<uint32_t, std::string> prog_names;
+	auto prog_name = [&prog_names](uint32_t id) {
+		auto [it, fresh] = prog_names.emplace(id, "");
+		if (fresh) {
+			UniqueFd prog(bpf_prog_get_fd_by_id(id));
+			bpf_prog_info info {};
+			uint32_t len = sizeof(info);
+			if (prog && !bpf_obj_get_info_by_fd(prog.get(), &info, &len))
+				it->second = info.name;
+		}
+		return it->second;
+	};
 	std::map<std::string, unsigned> algorithm_users;
 
 	for (const auto &pin : pins) {
@@ -60,11 +73,7 @@ Status Tcpxi::status(const std::optional<std::string> &cgroup) const
 				// link was detached by another tool.
 				att.attached = info.type == BPF_LINK_TYPE_CGROUP && info.cgroup.cgroup_id == pin.cgroup_id;
 			}
-			UniqueFd prog(bpf_prog_get_fd_by_id(att.prog_id));
-			bpf_prog_info pinfo {};
-			uint32_t plen = sizeof(pinfo);
-			if (prog && !bpf_obj_get_info_by_fd(prog.get(), &pinfo, &plen))
-				att.prog_name = pinfo.name;
+			att.prog_name = prog_name(att.prog_id);
 		} else {
 			att.attached = false;
 		}
@@ -86,12 +95,13 @@ Status Tcpxi::status(const std::optional<std::string> &cgroup) const
 		const PluginView &v = view->second;
 		if (v.plugin && v.loaded.params && !params_match(v.loaded.params_layout, v.plugin->manifest)) {
 			att.note = "loaded by another tcpxi build";
-		} else if (att.attached && v.plugin && v.loaded.params) {
+		} else if (att.attached && v.plugin) {
 			try {
 				const Manifest &manifest = v.plugin->manifest;
-				for (const auto &[key, value] :
-				     read_params(v.loaded.params.get(), v.loaded.params_layout, manifest, pin.cgroup_id))
-					att.params.emplace_back(key, format_value(*manifest.find_param(key), value));
+				if (v.loaded.params)
+					for (const auto &[key, value] : read_params(v.loaded.params.get(), v.loaded.params_layout,
+										    manifest, pin.cgroup_id))
+						att.params.emplace_back(key, format_value(*manifest.find_param(key), value));
 				if (v.loaded.counters)
 					att.counters = read_counters(v.loaded.counters.get(), v.loaded.counters_layout,
 								     manifest, pin.cgroup_id);

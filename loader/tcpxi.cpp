@@ -11,6 +11,8 @@
 #include <functional>
 #include <set>
 
+#include <tcpxi/features.hpp>
+
 #include "bpffs.hpp"
 #include "cc_registry.hpp"
 #include "libbpf_log.hpp"
@@ -214,6 +216,7 @@ Report Tcpxi::attach(const std::string &cgroup, const std::string &plugin_name,
 {
 	const Plugin &plugin = require_plugin(plugin_name);
 	ParamValues values = parse_assignments(plugin.manifest, assignments);
+	check_plugin_requirements(plugin.manifest); // a missing kernel feature is named, not hit
 	Engine engine(*this);
 
 	// A congestion-control plugin is attached as the selector naming its algorithm.

@@ -16,6 +16,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <random>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
@@ -107,7 +108,26 @@ uint64_t ScopedCgroup::id() const
 	return st.st_ino;
 }
 
-ScopedInstance::ScopedInstance() : name_(unique_name("tcpxi", 9)), tcpxi_(Options{name_, 5}) {}
+namespace {
+
+// "tcpxi" and four random characters: 9 characters leave room for "_cubic" in a
+// 15-character algorithm name, and the prefix shows whose pins they are.
+std::string fresh_instance_name()
+{
+	static const char alphabet[] = "abcdefghijklmnopqrstuvwxyz0123456789";
+	std::random_device random;
+	for (;;) {
+		std::string name = "tcpxi";
+		for (int i = 0; i < 4; i++)
+			name += alphabet[random() % 36];
+		if (!fs::exists("/sys/fs/bpf/" + name))
+			return name;
+	}
+}
+
+} // namespace
+
+ScopedInstance::ScopedInstance() : name_(fresh_instance_name()), tcpxi_(Options{name_, 5}) {}
 
 ScopedInstance::~ScopedInstance()
 {
