@@ -23,7 +23,9 @@
 #include <sched.h>
 #include <signal.h>
 #include <sys/epoll.h>
+#include <poll.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -44,6 +46,7 @@
 #include <thread>
 #include <vector>
 
+#include <bpf/bpf.h>
 #include <nlohmann/json.hpp>
 
 #include "stats.hpp"
@@ -57,11 +60,14 @@ struct Config {
 	double seconds = 3.0;
 	double warmup = 0.5;
 	int rounds = 5;
+	int concurrent_rounds = 0; // rounds with all cases at once
 	int clients = 1;
 	size_t size = 64;
 	bool netns = true;
 	std::string cc; // default congestion control of the private namespace
 	long tw_buckets = -1; // tcp_max_tw_buckets of the private namespace
+	bool bpf_stats = false;         // one more pass per case with BPF run-time stats on
+	std::vector<uint32_t> watch;    // programs to account beyond the cgroup's sock_ops ones
 	std::string json_path = "-";
 	struct Case {
 		std::string name;
@@ -206,6 +212,10 @@ private:
 	}
 	void run()
 	{
+		// The server answers at once (nice -20): the clients, where the cgroup's
+		// programs run, are the bottleneck, so their cost shows in full in the rate.
+		if (setpriority(PRIO_PROCESS, gettid(), -20))
+			perror("tcpxi-bench-connrate: cannot raise the server thread's priority");
 		std::vector<size_t> received; // by fd: request bytes so far (SIZE_MAX: answered)
 		std::vector<char> buf(std::max<size_t>(size_, 4096));
 		epoll_event events[256];
@@ -282,6 +292,7 @@ double bucket_value(int b)
 }
 
 struct ClientResult {
+	int case_index = 0;
 	uint64_t conns = 0;
 	uint64_t errors = 0;
 	uint64_t elapsed_ns = 0;
@@ -291,10 +302,19 @@ struct ClientResult {
 };
 
 // Runs in the forked child: async-signal-safe calls only (the parent has threads).
-void client_main(const char *procs_path, uint16_t port, size_t size, uint64_t seconds_ns, int start_fd,
-		 int result_fd)
+void client_main(const char *procs_path, int case_index, uint16_t port, size_t size, uint64_t seconds_ns,
+		 int start_fd, int result_fd)
 {
 	static ClientResult r;
+	r.case_index = case_index;
+	// Die with the parent, and keep none of its descriptors (the listening socket
+	// above all: a client holding it would keep connecting to a server nobody runs).
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() == 1)
+		_exit(6);
+	for (int fd = 3; fd < 1024; fd++)
+		if (fd != start_fd && fd != result_fd)
+			close(fd);
 	if (procs_path[0]) {
 		int fd = open(procs_path, O_WRONLY | O_CLOEXEC);
 		char pid[24];
@@ -362,20 +382,16 @@ void client_main(const char *procs_path, uint16_t port, size_t size, uint64_t se
 	_exit(0);
 }
 
-// Busy and total jiffies of all CPUs, from /proc/stat.
-std::pair<uint64_t, uint64_t> cpu_jiffies()
+// Busy jiffies of all CPUs together, from /proc/stat (everything the machine did).
+uint64_t cpu_busy_jiffies()
 {
 	std::ifstream stat("/proc/stat");
 	std::string cpu;
-	uint64_t v[10] = {};
+	uint64_t v[8] = {};
 	stat >> cpu;
 	for (auto &x : v)
 		stat >> x;
-	uint64_t idle = v[3] + v[4];
-	uint64_t total = 0;
-	for (int i = 0; i < 8; i++) // guest time is already in user
-		total += v[i];
-	return {total - idle, total};
+	return v[0] + v[1] + v[2] + v[5] + v[6] + v[7]; // user nice system irq softirq steal
 }
 
 struct RoundResult {
@@ -390,85 +406,185 @@ struct RoundResult {
 	double p50_us = 0, p99_us = 0;
 };
 
-RoundResult run_round(const Config &cfg, const Config::Case &c, const Server &server, double seconds)
+// Runs the clients of the given cases at the same time (one case: the alternating
+// mode; all cases: the concurrent mode, where every case meets the same moment of the
+// machine) and returns one result per case.
+std::vector<RoundResult> run_cases(const Config &cfg, const std::vector<size_t> &which, const Server &server,
+				   double seconds)
 {
-	std::string procs = c.cgroup.empty() ? std::string() : c.cgroup + "/cgroup.procs";
+	std::vector<std::string> procs;
+	for (size_t i : which)
+		procs.push_back(cfg.cases[i].cgroup.empty() ? std::string() : cfg.cases[i].cgroup + "/cgroup.procs");
 	int start_pipe[2], result_pipe[2];
 	if (pipe2(start_pipe, O_CLOEXEC) || pipe2(result_pipe, O_CLOEXEC))
 		die_errno("pipe");
 	std::vector<pid_t> pids;
-	for (int i = 0; i < cfg.clients; i++) {
-		pid_t pid = fork();
-		if (pid < 0)
-			die_errno("fork");
-		if (pid == 0) {
-			close(start_pipe[1]);
-			close(result_pipe[0]);
-			client_main(procs.c_str(), server.port(), cfg.size, uint64_t(seconds * 1e9), start_pipe[0],
-				    result_pipe[1]);
+	for (size_t k = 0; k < which.size(); k++) {
+		for (int i = 0; i < cfg.clients; i++) {
+			pid_t pid = fork();
+			if (pid < 0)
+				die_errno("fork");
+			if (pid == 0) {
+				close(start_pipe[1]);
+				close(result_pipe[0]);
+				client_main(procs[k].c_str(), int(k), server.port(), cfg.size, uint64_t(seconds * 1e9),
+					    start_pipe[0], result_pipe[1]);
+			}
+			pids.push_back(pid);
 		}
-		pids.push_back(pid);
 	}
 	close(start_pipe[0]);
 	close(result_pipe[1]);
 	usleep(20000); // let the clients join their cgroup
-	auto [busy0, total0] = cpu_jiffies();
+	auto busy0 = cpu_busy_jiffies();
 	uint64_t server_cpu0 = server.cpu_ns();
-	std::string go(cfg.clients, 'g');
+	std::string go(pids.size(), 'g');
 	if (write(start_pipe[1], go.data(), go.size()) != static_cast<ssize_t>(go.size()))
 		die_errno("start clients");
 	close(start_pipe[1]);
 
-	RoundResult out;
-	std::vector<uint64_t> hist(kBuckets, 0);
-	uint64_t elapsed = 0, client_cpu = 0;
-	for (int i = 0; i < cfg.clients; i++) {
+	std::vector<RoundResult> out(which.size());
+	std::vector<std::vector<uint64_t>> hist(which.size(), std::vector<uint64_t>(kBuckets, 0));
+	std::vector<uint64_t> elapsed(which.size(), 0), client_cpu(which.size(), 0);
+	// A client stuck for longer than its run plus a margin means the server is stuck.
+	const int timeout_ms = int(seconds * 1000) + 15000;
+	for (size_t n_done = 0; n_done < pids.size(); n_done++) {
 		ClientResult r;
 		char *p = reinterpret_cast<char *>(&r);
 		size_t left = sizeof(r);
 		while (left) {
+			pollfd pfd {result_pipe[0], POLLIN, 0};
+			int ready = poll(&pfd, 1, timeout_ms);
+			if (ready < 0 && errno == EINTR)
+				continue;
+			if (ready == 0) {
+				for (pid_t pid : pids)
+					kill(pid, SIGKILL);
+				die("the clients gave no result within " + std::to_string(timeout_ms / 1000) +
+				    " s (server stuck?)");
+			}
 			ssize_t n = read(result_pipe[0], p, left);
-			if (n <= 0)
-				die("a client process died without a result");
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0) {
+				int status = 0;
+				std::string why;
+				for (pid_t pid : pids)
+					if (waitpid(pid, &status, WNOHANG) == pid && (WIFSIGNALED(status) || WEXITSTATUS(status)))
+						why = WIFSIGNALED(status) ? " (killed by signal " + std::to_string(WTERMSIG(status)) + ")"
+									  : " (exit status " + std::to_string(WEXITSTATUS(status)) + ")";
+				die("a client process ended without a result" + why +
+				    (n < 0 ? std::string(": ") + strerror(errno) : std::string()));
+			}
 			p += n;
 			left -= n;
 		}
+		size_t k = size_t(r.case_index);
+		if (k >= which.size())
+			die("a client reported an unknown case");
 		if (r.errors == UINT64_MAX)
-			die("cannot move a client into " + procs + ": " + strerror(r.first_errno));
-		out.conns += r.conns;
-		out.errors += r.errors;
-		if (!out.first_errno)
-			out.first_errno = r.first_errno;
-		elapsed = std::max(elapsed, r.elapsed_ns);
-		client_cpu += r.cpu_ns;
+			die("cannot move a client into " + procs[k] + ": " + strerror(r.first_errno));
+		out[k].conns += r.conns;
+		out[k].errors += r.errors;
+		if (!out[k].first_errno)
+			out[k].first_errno = r.first_errno;
+		elapsed[k] = std::max(elapsed[k], r.elapsed_ns);
+		client_cpu[k] += r.cpu_ns;
 		for (int b = 0; b < kBuckets; b++)
-			hist[b] += r.hist[b];
+			hist[k][b] += r.hist[b];
 	}
-	uint64_t server_cpu1 = server.cpu_ns();
-	auto [busy1, total1] = cpu_jiffies();
+	uint64_t server_cpu = server.cpu_ns() - server_cpu0;
+	auto busy = cpu_busy_jiffies() - busy0;
 	close(result_pipe[0]);
 	for (pid_t pid : pids)
 		waitpid(pid, nullptr, 0);
 
-	out.seconds = elapsed / 1e9;
-	out.rate = out.seconds > 0 ? out.conns / out.seconds : 0;
-	if (out.conns) {
-		out.client_cpu_us = client_cpu / 1e3 / out.conns;
-		out.server_cpu_us = (server_cpu1 - server_cpu0) / 1e3 / out.conns;
-		long hz = sysconf(_SC_CLK_TCK);
-		out.system_busy_us = double(busy1 - busy0) / hz * 1e6 / out.conns;
-		(void)total1;
-		(void)total0;
+	uint64_t all_conns = 0;
+	for (const auto &o : out)
+		all_conns += o.conns;
+	long hz = sysconf(_SC_CLK_TCK);
+	for (size_t k = 0; k < which.size(); k++) {
+		RoundResult &o = out[k];
+		o.seconds = elapsed[k] / 1e9;
+		o.rate = o.seconds > 0 ? o.conns / o.seconds : 0;
+		if (!o.conns)
+			continue;
+		o.client_cpu_us = client_cpu[k] / 1e3 / o.conns;
+		// Shared by the cases that ran together: per connection of all of them.
+		o.server_cpu_us = server_cpu / 1e3 / all_conns;
+		o.system_busy_us = double(busy) / hz * 1e6 / all_conns;
 		uint64_t seen = 0;
 		for (int b = 0; b < kBuckets; b++) {
-			seen += hist[b];
-			if (!out.p50_us && seen * 2 >= out.conns)
-				out.p50_us = bucket_value(b) / 1e3;
-			if (!out.p99_us && seen * 100 >= out.conns * 99)
-				out.p99_us = bucket_value(b) / 1e3;
+			seen += hist[k][b];
+			if (!o.p50_us && seen * 2 >= o.conns)
+				o.p50_us = bucket_value(b) / 1e3;
+			if (!o.p99_us && seen * 100 >= o.conns * 99)
+				o.p99_us = bucket_value(b) / 1e3;
 		}
 	}
 	return out;
+}
+
+RoundResult run_round(const Config &cfg, size_t i, const Server &server, double seconds)
+{
+	return run_cases(cfg, {i}, server, seconds)[0];
+}
+
+// ---- BPF run-time statistics (BPF_ENABLE_STATS: on while the fd is open) ---------
+
+struct ProgStats {
+	uint32_t id = 0;
+	std::string name;
+	uint32_t type = 0;
+	uint64_t run_time_ns = 0;
+	uint64_t run_cnt = 0;
+};
+
+bool prog_stats(uint32_t id, ProgStats &out)
+{
+	int fd = bpf_prog_get_fd_by_id(id);
+	if (fd < 0)
+		return false;
+	bpf_prog_info info {};
+	uint32_t len = sizeof(info);
+	bool ok = !bpf_obj_get_info_by_fd(fd, &info, &len);
+	close(fd);
+	if (!ok)
+		return false;
+	out.id = id;
+	out.name = info.name;
+	out.type = info.type;
+	out.run_time_ns = info.run_time_ns;
+	out.run_cnt = info.run_cnt;
+	return true;
+}
+
+// The sock_ops programs that run for sockets of this cgroup (its own and inherited).
+std::vector<uint32_t> effective_sockops(const std::string &cgroup)
+{
+	std::vector<uint32_t> ids;
+	if (cgroup.empty())
+		return ids;
+	int fd = open(cgroup.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return ids;
+	uint32_t prog_ids[64], count = 64, flags = 0;
+	if (!bpf_prog_query(fd, BPF_CGROUP_SOCK_OPS, BPF_F_QUERY_EFFECTIVE, &flags, prog_ids, &count))
+		ids.assign(prog_ids, prog_ids + count);
+	close(fd);
+	return ids;
+}
+
+const char *prog_type_name(uint32_t type)
+{
+	switch (type) {
+	case BPF_PROG_TYPE_SOCK_OPS:
+		return "sock_ops";
+	case BPF_PROG_TYPE_STRUCT_OPS:
+		return "struct_ops";
+	default:
+		return "other";
+	}
 }
 
 void usage()
@@ -488,6 +604,16 @@ tool's own cgroup), alternating the cases in rounds. The first case is the basel
                  host's, which a new namespace inherits); cgroups that attach a
                  congestion control override it for their clients
   --no-netns     stay in the current network namespace (default: a private one)
+  --concurrent-rounds N
+                 then N rounds with the clients of all cases running at the same
+                 time (each case in its own cgroup): every case meets the same
+                 moment of a noisy machine; the ratio of their rates in a round is
+                 the cost ratio (default 0)
+  --bpf-stats    after the rounds, run each case once more with the kernel's BPF
+                 run-time statistics on (BPF_ENABLE_STATS, off again at exit) and
+                 report the time spent in BPF programs per connection: the cgroup's
+                 effective sock_ops programs and every --watch-prog
+  --watch-prog ID  a program to account too (e.g. a struct_ops congestion control)
   --json FILE    write JSON there (default: stdout)
 )";
 	exit(2);
@@ -516,6 +642,12 @@ Config parse(int argc, char **argv)
 				cfg.size = std::stoul(value());
 			else if (a == "--tw-buckets")
 				cfg.tw_buckets = std::stol(value());
+			else if (a == "--concurrent-rounds")
+				cfg.concurrent_rounds = std::stoi(value());
+			else if (a == "--bpf-stats")
+				cfg.bpf_stats = true;
+			else if (a == "--watch-prog")
+				cfg.watch.push_back(std::stoul(value()));
 			else if (a == "--cc")
 				cfg.cc = value();
 			else if (a == "--no-netns")
@@ -534,7 +666,7 @@ Config parse(int argc, char **argv)
 			usage();
 		}
 	}
-	if (cfg.cases.empty() || cfg.rounds < 1 || cfg.seconds <= 0 || cfg.clients < 1 || cfg.clients > 64 ||
+	if (cfg.cases.empty() || cfg.rounds < 0 || cfg.concurrent_rounds < 0 || cfg.seconds <= 0 || cfg.clients < 1 || cfg.clients > 64 ||
 	    cfg.size < 1 || cfg.size > 65536)
 		usage();
 	std::string mount;
@@ -563,14 +695,14 @@ int main(int argc, char **argv)
 	Server server(cfg.size);
 
 	if (cfg.warmup > 0)
-		for (const auto &c : cfg.cases)
-			run_round(cfg, c, server, cfg.warmup);
+		for (size_t i = 0; i < cfg.cases.size(); i++)
+			run_round(cfg, i, server, cfg.warmup);
 
 	std::vector<std::vector<RoundResult>> results(cfg.cases.size());
 	for (int round = 0; round < cfg.rounds; round++) {
 		for (size_t k = 0; k < cfg.cases.size(); k++) {
 			size_t i = round % 2 == 0 ? k : cfg.cases.size() - 1 - k;
-			RoundResult r = run_round(cfg, cfg.cases[i], server, cfg.seconds);
+			RoundResult r = run_round(cfg, i, server, cfg.seconds);
 			fprintf(stderr, "  round %d  %-12s %9.0f conn/s  p50 %6.1f us  p99 %7.1f us  errors %lu%s%s\n",
 				round + 1, cfg.cases[i].name.c_str(), r.rate, r.p50_us, r.p99_us,
 				(unsigned long)r.errors, r.first_errno ? "  first error: " : "",
@@ -579,10 +711,74 @@ int main(int argc, char **argv)
 		}
 	}
 
+	std::vector<std::vector<RoundResult>> together(cfg.cases.size());
+	if (cfg.concurrent_rounds > 0) {
+		std::vector<size_t> all(cfg.cases.size());
+		for (size_t i = 0; i < all.size(); i++)
+			all[i] = i;
+		for (int round = 0; round < cfg.concurrent_rounds; round++) {
+			auto rs = run_cases(cfg, all, server, cfg.seconds);
+			fprintf(stderr, "  together %2d", round + 1);
+			for (size_t i = 0; i < rs.size(); i++) {
+				fprintf(stderr, "  %s %.0f", cfg.cases[i].name.c_str(), rs[i].rate);
+				together[i].push_back(rs[i]);
+			}
+			fprintf(stderr, " conn/s\n");
+		}
+	}
+
+	// Accounting pass: time inside BPF programs per connection, without timing noise
+	// from the rest of the machine (it counts only what the programs themselves run).
+	std::vector<json> bpf_by_case(cfg.cases.size());
+	if (cfg.bpf_stats) {
+		int stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
+		if (stats_fd < 0)
+			die_errno("cannot enable BPF run-time statistics (BPF_ENABLE_STATS)");
+		for (size_t i = 0; i < cfg.cases.size(); i++) {
+			std::vector<uint32_t> ids = effective_sockops(cfg.cases[i].cgroup);
+			for (uint32_t id : cfg.watch)
+				if (std::find(ids.begin(), ids.end(), id) == ids.end())
+					ids.push_back(id);
+			std::vector<ProgStats> before(ids.size()), after(ids.size());
+			std::vector<bool> ok(ids.size());
+			for (size_t k = 0; k < ids.size(); k++)
+				ok[k] = prog_stats(ids[k], before[k]);
+			RoundResult r = run_round(cfg, i, server, cfg.seconds);
+			for (size_t k = 0; k < ids.size(); k++)
+				ok[k] = ok[k] && prog_stats(ids[k], after[k]);
+			json progs = json::array();
+			double total_ns = 0, total_runs = 0;
+			for (size_t k = 0; k < ids.size(); k++) {
+				if (!ok[k] || !r.conns)
+					continue;
+				uint64_t runs = after[k].run_cnt - before[k].run_cnt;
+				uint64_t ns = after[k].run_time_ns - before[k].run_time_ns;
+				if (!runs)
+					continue;
+				double per_conn_ns = double(ns) / r.conns, per_conn_runs = double(runs) / r.conns;
+				total_ns += per_conn_ns;
+				total_runs += per_conn_runs;
+				progs.push_back({{"id", ids[k]}, {"name", after[k].name}, {"type", prog_type_name(after[k].type)},
+						 {"runs_per_conn", per_conn_runs}, {"ns_per_conn", per_conn_ns},
+						 {"ns_per_run", double(ns) / runs}});
+			}
+			double conn_cpu_ns = (r.client_cpu_us + r.server_cpu_us) * 1e3;
+			bpf_by_case[i] = {{"connections", r.conns},
+					  {"ns_per_conn", total_ns},
+					  {"runs_per_conn", total_runs},
+					  {"client_server_cpu_ns_per_conn", conn_cpu_ns},
+					  {"programs", progs}};
+			fprintf(stderr, "  bpf stats  %-12s %6.0f ns in BPF per connection (%.1f runs)\n",
+				cfg.cases[i].name.c_str(), total_ns, total_runs);
+		}
+		close(stats_fd);
+	}
+
 	json out;
 	out["tool"] = "tcpxi-bench-connrate";
 	out["seconds"] = cfg.seconds;
 	out["rounds"] = cfg.rounds;
+	out["concurrent_rounds"] = cfg.concurrent_rounds;
 	out["clients"] = cfg.clients;
 	out["size"] = cfg.size;
 	out["netns"] = cfg.netns ? "private" : "current";
@@ -598,6 +794,9 @@ int main(int argc, char **argv)
 	for (const auto &r : results[0])
 		base_rates.push_back(r.rate);
 	double base_median = summarize(base_rates).median;
+	std::vector<double> base_together;
+	for (const auto &r : together[0])
+		base_together.push_back(r.rate);
 	for (size_t i = 0; i < cfg.cases.size(); i++) {
 		std::vector<double> rates, paired, client_cpu, server_cpu, busy, p50, p99;
 		json rounds = json::array();
@@ -633,6 +832,31 @@ int main(int argc, char **argv)
 			  {"p99_us", summarize(p99).median},
 			  {"errors", errors},
 			  {"rounds", rounds}};
+		if (cfg.bpf_stats)
+			c["bpf"] = bpf_by_case[i];
+		if (cfg.concurrent_rounds > 0) {
+			std::vector<double> t_rates, t_paired, t_cpu, t_cpu_ratio;
+			for (size_t r = 0; r < together[i].size(); r++) {
+				t_rates.push_back(together[i][r].rate);
+				t_cpu.push_back(together[i][r].client_cpu_us);
+				if (base_together[r] > 0)
+					t_paired.push_back(together[i][r].rate / base_together[r]);
+				if (together[i][r].client_cpu_us > 0)
+					t_cpu_ratio.push_back(together[0][r].client_cpu_us / together[i][r].client_cpu_us);
+			}
+			auto tp = summarize(t_paired), tc = summarize(t_cpu_ratio);
+			// cpu_ratio: client CPU per connection of the baseline / of this case, measured
+			// at the same moments: the rate ratio of a client whose CPU is the limit.
+			c["concurrent"] = {{"rate", summarize(t_rates).to_json()},
+					   {"ratio", tp.to_json()},
+					   {"client_cpu_us_per_conn", summarize(t_cpu).to_json()},
+					   {"cpu_ratio", tc.to_json()},
+					   {"rates", t_rates}};
+			fprintf(stderr, "%-12s together: median %9.0f conn/s, ratio %.3f [q1 %.3f, q3 %.3f]; client cpu "
+					"%.1f us/conn, cpu ratio %.3f [q1 %.3f, q3 %.3f]\n",
+				cfg.cases[i].name.c_str(), summarize(t_rates).median, tp.median, tp.q1, tp.q3,
+				summarize(t_cpu).median, tc.median, tc.q1, tc.q3);
+		}
 		cases.push_back(c);
 		fprintf(stderr, "%-12s median %9.0f conn/s  [min %9.0f  max %9.0f]  ratio %.3f (paired %.3f)  "
 				"client cpu %.1f us/conn\n",
