@@ -38,5 +38,11 @@ void add_attach_command(CLI::App &app, Context &ctx);
 void add_detach_command(CLI::App &app, Context &ctx);
 void add_set_command(CLI::App &app, Context &ctx);
 void add_status_command(CLI::App &app, Context &ctx);
+void add_apply_command(CLI::App &app, Context &ctx);
+void add_daemon_command(CLI::App &app, Context &ctx);
+void add_features_command(CLI::App &app, Context &ctx);
+void add_stats_command(CLI::App &app, Context &ctx);
+void add_top_command(CLI::App &app, Context &ctx);
+void add_snmp_command(CLI::App &app, Context &ctx);
 
 } // namespace tcpxi::cli

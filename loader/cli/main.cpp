@@ -30,6 +30,12 @@ int main(int argc, char **argv)
 	cli::add_detach_command(app, ctx);
 	cli::add_set_command(app, ctx);
 	cli::add_status_command(app, ctx);
+	cli::add_apply_command(app, ctx);
+	cli::add_daemon_command(app, ctx);
+	cli::add_features_command(app, ctx);
+	cli::add_stats_command(app, ctx);
+	cli::add_top_command(app, ctx);
+	cli::add_snmp_command(app, ctx);
 
 	try {
 		app.parse(argc, argv); // runs the chosen command's callback
