@@ -36,7 +36,7 @@ int tcpxi_cc(struct bpf_sock_ops *skops)
 	case BPF_SOCK_OPS_TCP_CONNECT_CB:
 	case BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB:
 		/* A more specific cgroup's selector chose already. */
-		if (!tcpxi_params_todo(skops, tcpxi_param_bit(algorithm)))
+		if (!tcpxi_params_todo(skops, p->set, tcpxi_param_bit(algorithm)))
 			break;
 		__builtin_memcpy(name, p->algorithm, sizeof(name));
 		name[sizeof(name) - 1] = '\0';

@@ -63,7 +63,7 @@ static __always_inline void set_int(struct bpf_sock_ops *skops, int level, int o
 static __always_inline void apply_socket_options(struct bpf_sock_ops *skops,
 						 const struct tcpxi_params *p)
 {
-	__u64 todo = tcpxi_params_todo(skops, p->set & SOCKET_OPTIONS);
+	__u64 todo = tcpxi_params_todo(skops, p->set, p->set & SOCKET_OPTIONS);
 
 	if (!todo)
 		return;
@@ -102,7 +102,7 @@ static __always_inline void apply_socket_options(struct bpf_sock_ops *skops,
 static __always_inline void apply_initial_cwnd(struct bpf_sock_ops *skops,
 					       const struct tcpxi_params *p)
 {
-	if (tcpxi_params_todo(skops, p->set & tcpxi_param_bit(init_cwnd)))
+	if (tcpxi_params_todo(skops, p->set, p->set & tcpxi_param_bit(init_cwnd)))
 		set_int(skops, TCPXI_SOL_TCP, TCP_BPF_IW, p->init_cwnd);
 }
 

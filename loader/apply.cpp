@@ -19,6 +19,7 @@
 #include <map>
 #include <memory>
 
+#include "nesting.hpp"
 #include "bpffs.hpp"
 #include "build_id.hpp"
 #include "cc_registry.hpp"
@@ -146,6 +147,9 @@ public:
 			raise(SIGKILL);
 		if (!committed_)
 			commit();
+		// Where plugins are attached may have changed: mark the nested attachments.
+		for (const auto &plugin : list_pin_dir(tcpxi_.pin_dir() + "/plugins"))
+			refresh_nesting(tcpxi_.pin_dir(), plugin);
 	}
 
 private:

@@ -82,6 +82,21 @@ StorageLayout storage_layout(int map_fd)
 	return layout;
 }
 
+bool set_nested(int map_fd, const StorageLayout &layout, uint64_t cgroup_id, bool nested)
+{
+	std::vector<uint8_t> value(layout.value_size);
+	auto key = storage_key(cgroup_id);
+	if (bpf_map_lookup_elem(map_fd, &key, value.data()))
+		return false;
+	const auto &set_field = field(layout, "set");
+	uint64_t set = load_uint(value.data() + set_field.offset, set_field.size);
+	uint64_t wanted = nested ? set | kSetNested : set & ~kSetNested;
+	if (wanted == set)
+		return true;
+	store_uint(value.data() + set_field.offset, set_field.size, wanted);
+	return !bpf_map_update_elem(map_fd, &key, value.data(), BPF_EXIST);
+}
+
 bool params_match(const StorageLayout &layout, const Manifest &manifest)
 {
 	std::vector<std::string> expected{"set"};
@@ -135,8 +150,11 @@ void write_params(int map_fd, const StorageLayout &layout, const Manifest &manif
 		set |= 1ULL << i;
 	}
 	const auto &set_field = field(layout, "set");
-	store_uint(value.data() + set_field.offset, set_field.size, set);
 	auto key = storage_key(cgroup_id);
+	std::vector<uint8_t> current(layout.value_size);
+	if (!bpf_map_lookup_elem(map_fd, &key, current.data()))
+		set |= load_uint(current.data() + set_field.offset, set_field.size) & kSetNested;
+	store_uint(value.data() + set_field.offset, set_field.size, set);
 	if (bpf_map_update_elem(map_fd, &key, value.data(), BPF_EXIST))
 		throw_errno(errno, "cannot write the parameters of cgroup id " + std::to_string(cgroup_id));
 }

@@ -35,8 +35,15 @@ bool params_match(const StorageLayout &layout, const Manifest &manifest);
 // The parameters of one attachment (cgroup id), from its cgroup storage.
 ParamValues read_params(int map_fd, const StorageLayout &layout, const Manifest &manifest, uint64_t cgroup_id);
 
+// Bit 63 of `set`, kept by the loader (TCPXI_SET_NESTED in bpf/include/tcpxi/plugin.h):
+// the attachment has another attachment of the same plugin above or below it.
+inline constexpr uint64_t kSetNested = 1ULL << 63;
+
+// Sets or clears kSetNested of one attachment; false when its storage is gone.
+bool set_nested(int map_fd, const StorageLayout &layout, uint64_t cgroup_id, bool nested);
+
 // Writes the whole parameter set of an attachment in one map update, so the program
-// never sees a half-written set.
+// never sees a half-written set. The nested bit is kept as it is.
 void write_params(int map_fd, const StorageLayout &layout, const Manifest &manifest, uint64_t cgroup_id,
 		  const ParamValues &values);
 

@@ -17,6 +17,7 @@
 #include "cc_registry.hpp"
 #include "libbpf_log.hpp"
 #include "link_pins.hpp"
+#include "nesting.hpp"
 #include "program_store.hpp"
 
 namespace tcpxi {
@@ -276,6 +277,7 @@ Report Tcpxi::attach(const std::string &cgroup, const std::string &plugin_name,
 		write_params(prog.params.get(), prog.params_layout, sockops->manifest, cg.id, values);
 	engine.links_.pin(link.get(), cg.id, sockops_name);
 	rollback.commit();
+	refresh_nesting(pin_dir(), sockops_name);
 
 	std::string what = plugin_name == sockops_name ? plugin_name : plugin_name + " (cc algorithm=" + algorithm + ")";
 	report.lines.push_back("attached " + what + " to " + cgroup_label(cg) + ", link id " +
@@ -309,6 +311,7 @@ Report Tcpxi::detach(const std::string &cgroup, const std::string &plugin_name)
 	engine.links_.detach({cgroup_id, sockops_name, path});
 	report.lines.push_back("detached " + plugin_name + " from " + label);
 	engine.release_unused(sockops_name, report);
+	refresh_nesting(pin_dir(), sockops_name);
 	return report;
 }
 
@@ -323,6 +326,7 @@ Report Tcpxi::detach_all(const std::string &cgroup)
 		engine.links_.detach(pin);
 		report.lines.push_back("detached " + pin.plugin + " from " + label);
 		engine.release_unused(pin.plugin, report);
+		refresh_nesting(pin_dir(), pin.plugin);
 	}
 	if (report.lines.empty())
 		report.lines.push_back("nothing attached to " + label);

@@ -63,7 +63,7 @@
 
 #define TCPXI_PARAMS(LIST)                                                             \
 	enum tcpxi_param_index { LIST(TCPXI__PARAM_INDEX) TCPXI__PARAM_COUNT };        \
-	_Static_assert(TCPXI__PARAM_COUNT <= 64, "at most 64 parameters");            \
+	_Static_assert(TCPXI__PARAM_COUNT <= 63, "at most 63 parameters");            \
 	struct tcpxi_params {                                                          \
 		__u64 set; /* bit TCPXI_PARAM_<name>: the parameter was given */       \
 		LIST(TCPXI__PARAM_FIELD)                                               \
@@ -88,6 +88,9 @@
  * several levels, each parameter must come from the deepest attachment that sets it,
  * so every run applies only what no earlier (more specific) run of this plugin applied
  * to the connection. tcpxi_params_todo() returns those parameters and records them.
+ * The record costs a socket-storage allocation per connection, so it is kept only
+ * where it matters: the loader sets TCPXI_SET_NESTED in `set` of every attachment
+ * that has another attachment of the same plugin above or below it.
  * Full sockets only: request sockets (SYN-ACK callbacks) have no socket storage; for
  * those callbacks a reply already written by an earlier program is the claim.
  */
@@ -98,13 +101,16 @@ struct {
 	__type(value, __u64);
 } tcpxi_applied SEC(".maps");
 
-static __always_inline __u64 tcpxi_params_todo(struct bpf_sock_ops *skops, __u64 wanted)
+#define TCPXI_SET_NESTED (1ULL << 63)
+
+/* `set` is the attachment's parameter word (p->set); `wanted`, the bits to apply now. */
+static __always_inline __u64 tcpxi_params_todo(struct bpf_sock_ops *skops, __u64 set, __u64 wanted)
 {
 	struct bpf_sock *sk = skops->sk;
 	__u64 *applied;
 	__u64 todo;
 
-	if (!sk)
+	if (!(set & TCPXI_SET_NESTED) || !sk)
 		return wanted;
 	applied = bpf_sk_storage_get(&tcpxi_applied, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
 	if (!applied)
