@@ -20,6 +20,7 @@
 #include <memory>
 
 #include "nesting.hpp"
+#include "rollback.hpp"
 #include "bpffs.hpp"
 #include "build_id.hpp"
 #include "cc_registry.hpp"
@@ -31,28 +32,6 @@
 namespace tcpxi {
 
 namespace {
-
-class Undo {
-public:
-	~Undo()
-	{
-		if (committed_)
-			return;
-		for (auto it = steps_.rbegin(); it != steps_.rend(); ++it) {
-			try {
-				(*it)();
-			} catch (...) {
-				// Keep undoing the rest; the step's error is what the user sees.
-			}
-		}
-	}
-	void add(std::function<void()> step) { steps_.push_back(std::move(step)); }
-	void commit() { committed_ = true; }
-
-private:
-	std::vector<std::function<void()>> steps_;
-	bool committed_ = false;
-};
 
 size_t env_step(const char *name)
 {
@@ -374,7 +353,7 @@ private:
 	std::vector<std::pair<std::shared_ptr<UniqueFd>, uint64_t>> held_;
 	std::vector<std::string> commit_removals_;
 	bool committed_ = false;
-	Undo undo_; // last: undone before the members it uses go
+	Rollback undo_; // last: undone before the members it uses go
 };
 
 } // namespace

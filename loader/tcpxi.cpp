@@ -18,6 +18,7 @@
 #include "libbpf_log.hpp"
 #include "link_pins.hpp"
 #include "nesting.hpp"
+#include "rollback.hpp"
 #include "program_store.hpp"
 
 namespace tcpxi {
@@ -32,29 +33,6 @@ const Plugin &require_plugin(const std::string &name)
 		return *plugin;
 	throw Error(ErrorKind::usage, "unknown plugin '" + name + "' (list them with `tcpxi plugin list`)");
 }
-
-// Undo steps, run in reverse unless the change commits.
-class Rollback {
-public:
-	~Rollback()
-	{
-		if (committed_)
-			return;
-		for (auto it = steps_.rbegin(); it != steps_.rend(); ++it) {
-			try {
-				(*it)();
-			} catch (...) {
-				// Keep undoing the rest; the first error is what the user sees.
-			}
-		}
-	}
-	void add(std::function<void()> step) { steps_.push_back(std::move(step)); }
-	void commit() { committed_ = true; }
-
-private:
-	std::vector<std::function<void()>> steps_;
-	bool committed_ = false;
-};
 
 std::string cgroup_label(const Cgroup &cg)
 {
