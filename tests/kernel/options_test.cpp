@@ -31,31 +31,6 @@ constexpr int kDelackExid = 0x7864, kInitwndExid = 0x7869;
 
 // ---- sockets in children ------------------------------------------------------------
 
-sockaddr_storage make_addr(const std::string &addr, bool v6, uint16_t port, socklen_t &len)
-{
-	sockaddr_storage ss {};
-	if (v6) {
-		auto *sin6 = reinterpret_cast<sockaddr_in6 *>(&ss);
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = htons(port);
-		inet_pton(AF_INET6, addr.c_str(), &sin6->sin6_addr);
-		len = sizeof(*sin6);
-	} else {
-		auto *sin = reinterpret_cast<sockaddr_in *>(&ss);
-		sin->sin_family = AF_INET;
-		sin->sin_port = htons(port);
-		inet_pton(AF_INET, addr.c_str(), &sin->sin_addr);
-		len = sizeof(*sin);
-	}
-	return ss;
-}
-
-void check(bool ok, const std::string &what)
-{
-	if (!ok)
-		throw std::runtime_error(what + ": " + strerror(errno));
-}
-
 // Listens and reports "port=N".
 int listen_on(int out, const std::string &addr, bool v6, bool fastopen = false)
 {

@@ -30,31 +30,6 @@ int get_int(int fd, int level, int name)
 	return value;
 }
 
-sockaddr_storage make_addr(const std::string &addr, bool v6, uint16_t port, socklen_t &len)
-{
-	sockaddr_storage ss {};
-	if (v6) {
-		auto *sin6 = reinterpret_cast<sockaddr_in6 *>(&ss);
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = htons(port);
-		inet_pton(AF_INET6, addr.c_str(), &sin6->sin6_addr);
-		len = sizeof(*sin6);
-	} else {
-		auto *sin = reinterpret_cast<sockaddr_in *>(&ss);
-		sin->sin_family = AF_INET;
-		sin->sin_port = htons(port);
-		inet_pton(AF_INET, addr.c_str(), &sin->sin_addr);
-		len = sizeof(*sin);
-	}
-	return ss;
-}
-
-void check(bool ok, const std::string &what)
-{
-	if (!ok)
-		throw std::runtime_error(what + ": " + strerror(errno));
-}
-
 // Listens on addr:0, reports "port=N", accepts one connection, reads `expect` bytes,
 // reports the accepted socket's facts.
 void serve_once(int out, const std::string &addr, bool v6, size_t expect, bool linger)
@@ -117,6 +92,31 @@ uint16_t port_of(Child &server)
 }
 
 } // namespace
+
+sockaddr_storage make_addr(const std::string &addr, bool v6, uint16_t port, socklen_t &len)
+{
+	sockaddr_storage ss {};
+	if (v6) {
+		auto *sin6 = reinterpret_cast<sockaddr_in6 *>(&ss);
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons(port);
+		inet_pton(AF_INET6, addr.c_str(), &sin6->sin6_addr);
+		len = sizeof(*sin6);
+	} else {
+		auto *sin = reinterpret_cast<sockaddr_in *>(&ss);
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons(port);
+		inet_pton(AF_INET, addr.c_str(), &sin->sin_addr);
+		len = sizeof(*sin);
+	}
+	return ss;
+}
+
+void check(bool ok, const std::string &what)
+{
+	if (!ok)
+		throw std::runtime_error(what + ": " + strerror(errno));
+}
 
 std::string socket_facts(int fd)
 {

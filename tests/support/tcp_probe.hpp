@@ -2,6 +2,8 @@
 // Real TCP connections and what the kernel says about them.
 #pragma once
 
+#include <sys/socket.h>
+
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -11,6 +13,12 @@
 #include "kernel_env.hpp"
 
 namespace tcpxi::test {
+
+// An IPv4 or IPv6 socket address for `addr` and `port`; `len` gets its length.
+sockaddr_storage make_addr(const std::string &addr, bool v6, uint16_t port, socklen_t &len);
+
+// Throws with strerror(errno) and `what` unless `ok`.
+void check(bool ok, const std::string &what);
 
 // "cc=... snd_cwnd=... rto=... ato=... nodelay=... keepalive=... keepidle=...
 //  keepintvl=... keepcnt=... user_timeout=... max_pacing_rate=... notsent_lowat=...
