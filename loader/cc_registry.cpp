@@ -87,6 +87,32 @@ std::vector<std::string> available_congestion_controls()
 	return names;
 }
 
+const Plugin *own_algorithm(const Tcpxi &tcpxi, const std::string &algorithm)
+{
+	for (const auto &plugin : builtin_plugins())
+		if (plugin.manifest.kind == PluginKind::congestion_control &&
+		    tcpxi.algorithm_name(plugin.manifest.name) == algorithm)
+			return &plugin;
+	return nullptr;
+}
+
+void check_algorithm(const Tcpxi &tcpxi, const std::string &algorithm, const std::string &where)
+{
+	if (own_algorithm(tcpxi, algorithm))
+		return;
+	auto available = available_congestion_controls();
+	if (std::find(available.begin(), available.end(), algorithm) != available.end())
+		return;
+	std::string names;
+	for (const auto &name : available)
+		names += (names.empty() ? "" : " ") + name;
+	for (const auto &plugin : builtin_plugins())
+		if (plugin.manifest.kind == PluginKind::congestion_control)
+			names += " " + tcpxi.algorithm_name(plugin.manifest.name);
+	throw Error(ErrorKind::usage, where + "unknown congestion control '" + algorithm + "' (available: " + names +
+					      "; load a kernel module first for others)");
+}
+
 bool CcRegistry::is_registered(const std::string &algorithm) const
 {
 	return pin_exists(dir(algorithm) + "/map");

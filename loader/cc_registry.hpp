@@ -48,4 +48,11 @@ private:
 // Names in /proc/sys/net/ipv4/tcp_available_congestion_control.
 std::vector<std::string> available_congestion_controls();
 
+// The built-in congestion-control plugin that `tcpxi` registers as `algorithm`, if any.
+const Plugin *own_algorithm(const Tcpxi &tcpxi, const std::string &algorithm);
+
+// Throws Error(usage) "<where>unknown congestion control ..." listing what a selector
+// may name, unless `algorithm` is available or one of tcpxi's own.
+void check_algorithm(const Tcpxi &tcpxi, const std::string &algorithm, const std::string &where = "");
+
 } // namespace tcpxi

@@ -74,28 +74,11 @@ public:
 	}
 
 private:
-	const Plugin *own_algorithm(const std::string &algorithm) const
-	{
-		for (const auto &plugin : builtin_plugins())
-			if (plugin.manifest.kind == PluginKind::congestion_control &&
-			    tcpxi_.algorithm_name(plugin.manifest.name) == algorithm)
-				return &plugin;
-		return nullptr;
-	}
+	const Plugin *own_algorithm(const std::string &algorithm) const { return tcpxi::own_algorithm(tcpxi_, algorithm); }
 
 	void check_algorithm(const std::string &algorithm, const SourceLocation &where) const
 	{
-		if (own_algorithm(algorithm))
-			return;
-		auto available = available_congestion_controls();
-		if (std::find(available.begin(), available.end(), algorithm) != available.end())
-			return;
-		std::string names;
-		for (const auto &name : available)
-			names += (names.empty() ? "" : " ") + name;
-		throw Error(ErrorKind::usage, where.str() + ": unknown congestion control '" + algorithm +
-						      "' (available: " + names +
-						      "; for tcpxi's own name the plugin, e.g. cubic = {}; load a kernel module for others)");
+		tcpxi::check_algorithm(tcpxi_, algorithm, where.str() + ": ");
 	}
 
 	// Patterns are matched against the cgroup tree as it is now; a literal path must

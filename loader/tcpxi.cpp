@@ -83,32 +83,8 @@ public:
 		return loaded;
 	}
 
-	// The tcpxi congestion-control plugin registered as `algorithm`, if it is one.
-	const Plugin *own_algorithm(const std::string &algorithm) const
-	{
-		for (const auto &plugin : builtin_plugins())
-			if (plugin.manifest.kind == PluginKind::congestion_control &&
-			    tcpxi_.algorithm_name(plugin.manifest.name) == algorithm)
-				return &plugin;
-		return nullptr;
-	}
-
-	void check_algorithm(const std::string &algorithm) const
-	{
-		if (own_algorithm(algorithm))
-			return;
-		auto available = available_congestion_controls();
-		if (std::find(available.begin(), available.end(), algorithm) != available.end())
-			return;
-		std::string names;
-		for (const auto &name : available)
-			names += (names.empty() ? "" : " ") + name;
-		for (const auto &plugin : builtin_plugins())
-			if (plugin.manifest.kind == PluginKind::congestion_control)
-				names += " " + tcpxi_.algorithm_name(plugin.manifest.name);
-		throw Error(ErrorKind::usage, "unknown congestion control '" + algorithm +
-						      "' (available: " + names + "; load a kernel module first for others)");
-	}
+	const Plugin *own_algorithm(const std::string &algorithm) const { return tcpxi::own_algorithm(tcpxi_, algorithm); }
+	void check_algorithm(const std::string &algorithm) const { tcpxi::check_algorithm(tcpxi_, algorithm); }
 
 	// Registers a tcpxi algorithm the selector is about to use, if not yet registered.
 	void ensure_registered(const std::string &algorithm, Rollback &rollback, Report &report)
